@@ -1,0 +1,200 @@
+"""Stage 2, layer: apply organisation overrides to the model, root to leaf, keeping provenance.
+
+Like kustomize's base + overlays: the model is the base, each organisation an overlay; the
+nearest layer wins. The result is still a source tree (`Node`s with unrendered text).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Optional
+
+from .errors import Loc, Report, did_you_mean
+from .model import Node, Organisation, Policy, Project, Provenance
+
+
+@dataclass
+class Layered:
+    policy: Policy  # a private copy, overrides applied
+    chain: list  # [Organisation] root first
+    fields: dict  # title, reference, kind, version, key_message, numbering -> (value, Loc, layer)
+    variables: dict  # name -> (value, Loc, layer)
+    branding: dict  # key -> (value, Loc)
+    adoption: dict
+    approvals: list
+    review: dict
+    review_history: list
+    changes: list  # [Change] model first, then each layer's, root to leaf
+    removed: dict = field(default_factory=dict)  # id -> (layer, Loc)
+    consultation: list = field(default_factory=list)  # [(layer, action, id, Loc)]
+
+    @property
+    def org(self) -> Organisation:
+        return self.chain[-1]
+
+
+def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) -> Layered:
+    chain = project.chain(org_id)
+    policy = copy.deepcopy(project.policies[policy_id])
+    out = Layered(policy=policy, chain=chain, fields={}, variables={}, branding={}, adoption={}, approvals=[],
+                  review={}, review_history=[], changes=list(policy.changes))
+    out.fields = {k: (getattr(policy, k), policy.loc, "model")
+                  for k in ("title", "reference", "kind", "version", "key_message")}
+    for name, (value, loc) in sorted(project.library.variables.items()):
+        out.variables[name] = (value, loc, "model")
+    for name, (value, loc) in sorted(policy.variables.items()):
+        out.variables[name] = (value, loc, "model")
+    for org in chain:
+        for name, (value, loc) in org.variables.items():
+            out.variables[name] = (value, loc, org.id)
+        out.branding.update(org.branding)
+        if org.numbering:
+            out.fields["numbering"] = (org.numbering, org.loc, org.id)
+        out.adoption.update(org.adoption)
+        if org.approvals is not None:
+            out.approvals = org.approvals
+        out.review.update(org.review)
+        if org.review_history is not None:
+            out.review_history = org.review_history
+        pl = org.policies.get(policy_id)
+        if pl is None:
+            continue
+        for key, (value, loc) in pl.fields.items():
+            out.fields[key] = (value, loc, org.id)
+        out.adoption.update(pl.adoption)
+        if pl.approvals is not None:
+            out.approvals = pl.approvals
+        out.review.update(pl.review)
+        if pl.review_history is not None:
+            out.review_history = pl.review_history
+        _apply(out, org, pl, report)
+        out.changes.extend(pl.changes)
+    return out
+
+
+def _index(policy: Policy) -> dict:
+    """id -> (node, parent list)"""
+    idx = {}
+
+    def visit(nodes):
+        for n in nodes:
+            idx[n.id] = (n, nodes)
+            visit(n.children)
+
+    visit(policy.sections)
+    visit(policy.appendices)
+    return idx
+
+
+def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
+    policy = out.policy
+    idx = _index(policy)
+
+    def find(cid: str, loc: Loc, action: str) -> Optional[Node]:
+        if cid in idx:
+            return idx[cid][0]
+        if cid in out.removed:
+            layer, rloc = out.removed[cid]
+            report.error(loc, f"cannot {action} '{cid}': it was removed by '{layer}' at {rloc}",
+                         "Delete this line, or stop removing the clause in that layer.")
+        else:
+            report.error(loc, f"cannot {action} '{cid}': policy '{policy.id}' has no section or clause with that id",
+                         did_you_mean(cid, idx) or f"Run 'policypack explain {org.id} {policy.id}' to list the ids.")
+        return None
+
+    def touch(node: Node, action: str, loc: Loc, outside: bool) -> None:
+        if node.locked and outside:
+            report.error(loc, f"'{node.id}' is locked: {org.id} cannot {action} it",
+                         f"The model locks this clause (it is required by law or by agreement); remove the "
+                         f"'{action}' for it from this layer.")
+            return
+        node.provenance.edits.append((org.id, action, loc))
+        if outside:
+            out.consultation.append((org.id, action, node.id, loc))
+
+    for cid, (name, loc) in pl.variants.items():
+        node = find(cid, loc, "choose a variant of")
+        if node is None:
+            continue
+        if not node.variants:
+            report.error(loc, f"'{cid}' has no variants to choose from", "Use 'replace' to change its text, or delete the line.")
+        elif name not in node.variants:
+            report.error(loc, f"'{cid}' has no variant '{name}'",
+                         did_you_mean(name, node.variants) or "Its variants: " + ", ".join(node.variants) + ".")
+        else:
+            node.variant = name
+            node.provenance = Provenance(org.id, node.variants[name][1], "variant", node.provenance.outside_slots,
+                                         node.provenance.edits + [(org.id, "variant", loc)])
+    for key, value in (("enable", True), ("disable", False)):
+        for cid, loc in getattr(pl, key):
+            node = find(cid, loc, key)
+            if node is None:
+                continue
+            if not node.optional:
+                report.error(loc, f"'{cid}' is not optional, so it cannot be {key}d",
+                             "Only clauses marked 'optional' can be switched on or off; use 'remove' to drop "
+                             "another clause (a change that needs consultation).")
+                continue
+            node.enabled = value
+            node.provenance.edits.append((org.id, key, loc))
+    for cid, (title, loc) in pl.retitle.items():
+        node = find(cid, loc, "retitle")
+        if node is not None:
+            touch(node, "retitle", loc, outside=True)
+            if not node.locked:
+                node.title = title
+    for cid, (text, loc) in pl.fill.items():
+        node = find(cid, loc, "fill")
+        if node is None:
+            continue
+        if not node.slot:
+            report.error(loc, f"'{cid}' is not a customisable slot, so it cannot be filled",
+                         "Use 'replace' to change fixed text (that needs consultation), or fill a slot instead.")
+            continue
+        node.text, node.text_loc, node.filled = text, loc, True
+        node.provenance = Provenance(org.id, loc, "fill", node.provenance.outside_slots,
+                                     node.provenance.edits + [(org.id, "fill", loc)])
+    for cid, (text, loc) in pl.replace.items():
+        node = find(cid, loc, "replace")
+        if node is None:
+            continue
+        outside = not node.slot
+        touch(node, "replace", loc, outside)
+        if node.locked:
+            continue
+        node.text, node.text_loc, node.filled = text, loc, node.slot or node.filled
+        node.provenance = Provenance(org.id, loc, "fill" if node.slot else "replace",
+                                     node.provenance.outside_slots or outside, node.provenance.edits)
+    for ins in pl.insert:
+        anchor = find(ins.anchor, ins.loc, f"insert {ins.where}")
+        if anchor is None:
+            continue
+        if ins.node.id in idx:
+            report.error(ins.node.loc, f"cannot insert '{ins.node.id}': policy '{policy.id}' already has that id "
+                         f"(at {idx[ins.node.id][0].loc})", "Give the new clause an id of its own.")
+            continue
+        if (anchor.kind == "clause") != (ins.node.kind == "clause") or \
+                (ins.node.kind != "clause" and anchor.kind != ins.node.kind):
+            report.error(ins.loc, f"cannot insert {ins.node.kind} '{ins.node.id}' {ins.where} {anchor.kind} '{anchor.id}'",
+                         f"Insert a {anchor.kind} next to a {anchor.kind}, or choose another anchor.")
+            continue
+        siblings = idx[anchor.id][1]
+        pos = siblings.index(anchor) + (1 if ins.where == "after" else 0)
+        siblings.insert(pos, ins.node)
+        out.consultation.append((org.id, "insert", ins.node.id, ins.loc))
+        idx = _index(policy)
+    for cid, loc in pl.remove:
+        node = find(cid, loc, "remove")
+        if node is None:
+            continue
+        locked = [n.id for n in node.walk() if n.locked]
+        if locked:
+            report.error(loc, f"cannot remove '{cid}': it holds locked clause '{locked[0]}'",
+                         "Locked clauses are required by the model; remove other clauses instead.")
+            continue
+        idx[cid][1].remove(node)
+        for n in node.walk():
+            out.removed[n.id] = (org.id, loc)
+        out.consultation.append((org.id, "remove", cid, loc))
+        idx = _index(policy)
+

@@ -1,0 +1,644 @@
+"""Stage 1, load: YAML files -> the source model (`Project`), every value with its file and line.
+
+The loader validates shape and types only; what ids refer to is checked by `layer` and `resolve`.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Optional
+
+from .errors import Failed, Loc, Report, did_you_mean
+from .model import (DOC_KINDS, GENERATED, NUMBERING_STYLES, OPTIONAL_VALUES, ORG_KINDS, Change,
+                    Insert, Library, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
+from .yamlread import LList, LMap, LStr, read_yaml
+
+ID_RE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
+VAR_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
+MAX_ID = 64
+
+NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
+             "guidance", "slot", "locked"}
+APPENDIX_KEYS = NODE_KEYS | {"generated"}
+ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
+ADOPTION_TEXT = {"body", "chair_title", "statement", "written_by", "version", "agreed_by", "author",
+                 "address"}
+ADOPTION_KEYS = ADOPTION_DATES | ADOPTION_TEXT | {"chairs"}
+REVIEW_KEYS = {"last_reviewed", "next_review", "cycle_months"}
+BRANDING_KEYS = {"logo", "colour", "accent", "font", "templates"}
+POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "numbering"}
+LAYER_KEYS = POLICY_FIELDS | {"adoption", "approvals", "review", "review_history", "variants",
+                              "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
+                              "changes"}
+ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "variables", "branding", "adoption",
+            "approvals", "review", "review_history", "model_revision", "policies"}
+POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
+               "summary", "key_message", "variables", "sections", "appendices", "changes"}
+
+
+class _Reader:
+    """Typed access to one file's mappings, reporting problems with file and line."""
+
+    def __init__(self, file: str, report: Report):
+        self.file = file
+        self.report = report
+
+    def loc(self, line: int) -> Loc:
+        return Loc(self.file, line)
+
+    def err(self, line: int, message: str, hint: str = "") -> None:
+        self.report.error(self.loc(line), message, hint)
+
+    def mapping(self, value, line: int, what: str, allowed: set, required: set = frozenset()) -> Optional[LMap]:
+        if not isinstance(value, LMap):
+            self.err(getattr(value, "line", line), f"{what} must be a mapping of keys to values",
+                     "Write it as 'key: value' lines indented under its name.")
+            return None
+        for key in value:
+            if key not in allowed:
+                hint = did_you_mean(key, allowed) or "Allowed keys: " + ", ".join(sorted(allowed)) + "."
+                self.err(value.line_of(key), f"unknown key '{key}' in {what}", hint)
+        for key in sorted(required):
+            if value.get(key) is None:
+                self.err(value.line, f"{what} is missing '{key}'", f"Add a '{key}:' line.")
+        return value
+
+    def text(self, m: LMap, key: str, what: str) -> Optional[str]:
+        v = m.get(key)
+        if v is None:
+            return None
+        if isinstance(v, bool):
+            self.err(m.line_of(key), f"'{key}' in {what} must be text, not true/false",
+                     f"Quote the value: {key}: \"...\"")
+            return None
+        if isinstance(v, int):
+            s = LStr(str(v))
+            s.line = m.line_of(key)
+            return s
+        if not isinstance(v, str):
+            self.err(m.line_of(key), f"'{key}' in {what} must be text", "Write a single value, not a list or mapping.")
+            return None
+        return v
+
+    def choice(self, m: LMap, key: str, what: str, choices) -> Optional[str]:
+        v = self.text(m, key, what)
+        if v is not None and v not in choices:
+            self.err(m.line_of(key), f"'{key}' in {what} is '{v}'",
+                     (did_you_mean(v, choices) + " " if did_you_mean(v, choices) else "")
+                     + "Use one of: " + ", ".join(choices) + ".")
+            return None
+        return v
+
+    def integer(self, m: LMap, key: str, what: str, lo: int = 1, hi: int = 120) -> Optional[int]:
+        v = m.get(key)
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            self.err(m.line_of(key), f"'{key}' in {what} must be a whole number from {lo} to {hi}",
+                     f"Write for example '{key}: 12'.")
+            return None
+        return v
+
+    def flag(self, m: LMap, key: str, what: str) -> bool:
+        v = m.get(key)
+        if v is None:
+            return False
+        if not isinstance(v, bool):
+            self.err(m.line_of(key), f"'{key}' in {what} must be true or false, not '{v}'",
+                     "YAML words like yes/no/on/off are read as text here: write true or false.")
+            return False
+        return v
+
+    def date(self, m: LMap, key: str, what: str) -> Optional[str]:
+        v = m.get(key)
+        if v is None:
+            return None
+        return self.date_value(v, m.line_of(key), f"'{key}' in {what}")
+
+    def date_value(self, v, line: int, what: str) -> Optional[str]:
+        s = str(v)
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+                raise ValueError
+            dt.date.fromisoformat(s)
+        except ValueError:
+            self.err(line, f"{what} is '{s}', which is not a date", "Write dates as YYYY-MM-DD, e.g. 2025-09-01.")
+            return None
+        return s
+
+    def ident(self, v, line: int, what: str) -> Optional[str]:
+        if not isinstance(v, str) or isinstance(v, bool):
+            self.err(line, f"{what} must be an id (text), not {v!r}",
+                     "Ids are lower-case words joined by hyphens, e.g. email-etiquette.")
+            return None
+        if len(v) > MAX_ID or not ID_RE.match(v):
+            self.err(line, f"{what} '{v[:80]}' is not a valid id",
+                     f"Ids are lower-case letters and digits joined by single hyphens, starting with a "
+                     f"letter, at most {MAX_ID} characters (they become file names and anchors).")
+            return None
+        return v
+
+    def id_list(self, m: LMap, key: str, what: str) -> list:
+        v = m.get(key)
+        if v is None:
+            return []
+        if not isinstance(v, LList):
+            self.err(m.line_of(key), f"'{key}' in {what} must be a list of ids", f"Write '{key}: [id-one, id-two]'.")
+            return []
+        out = []
+        for item, line in zip(v, v.item_lines):
+            i = self.ident(item, line, f"an id in '{key}'")
+            if i:
+                out.append((i, self.loc(line)))
+        return out
+
+    def text_map(self, m: LMap, key: str, what: str, keys_are="ids") -> dict:
+        v = m.get(key)
+        if v is None:
+            return {}
+        if not isinstance(v, LMap):
+            self.err(m.line_of(key), f"'{key}' in {what} must map ids to text", f"Write '{key}:' then 'some-id: text' lines.")
+            return {}
+        out = {}
+        for k, val in v.items():
+            line = v.line_of(k)
+            if keys_are == "ids" and not self.ident(k, line, f"a key in '{key}'"):
+                continue
+            if not isinstance(val, str) or isinstance(val, bool):
+                self.err(line, f"'{k}' in '{key}' must be text", "Write the text after the colon, or use '|' for a block.")
+                continue
+            out[k] = (val, self.loc(_text_line(v, k)))
+        return out
+
+    def variables(self, v, line: int, what: str) -> dict:
+        if v is None:
+            return {}
+        if not isinstance(v, LMap):
+            self.err(line, f"'variables' in {what} must be a mapping", "Write 'variables:' then 'name: value' lines.")
+            return {}
+        out = {}
+        for name, val in v.items():
+            vline = v.line_of(name)
+            if not VAR_RE.match(name):
+                self.err(vline, f"variable name '{name}' is not valid",
+                         "Variable names are lower-case letters, digits and underscores, starting with a letter.")
+                continue
+            if isinstance(val, (LMap, LList)):
+                if not all(isinstance(x, (str, int)) for x in (val.values() if isinstance(val, LMap) else val)):
+                    self.err(vline, f"variable '{name}' may only hold text, or a list or mapping of text", "")
+                    continue
+                val = dict(val) if isinstance(val, LMap) else list(val)
+            elif val is None:
+                self.err(vline, f"variable '{name}' has no value", "Give it a value, or delete the line.")
+                continue
+            out[name] = (val, self.loc(vline))
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def load_project(root: Path, report: Optional[Report] = None) -> Project:
+    """Read `policy_src/` and `schools/` under `root`. Raises `Failed` if anything is wrong."""
+    report = report if report is not None else Report()
+    root = Path(root)
+    src, schools = root / "policy_src", root / "schools"
+    if not src.is_dir():
+        report.error(Loc("policy_src"), "there is no policy_src/ folder here",
+                     "Run policypack from the project's root folder, or pass --root.")
+        raise Failed(report)
+    library = Library()
+    for path in sorted((src / "library").glob("*.yaml")):
+        _load_library(path, root, library, report)
+    policies = {}
+    for path in sorted(src.glob("*.yaml")):
+        policy = _load_policy(path, root, library, report)
+        if policy:
+            if policy.id in policies:
+                report.error(policy.loc, f"policy id '{policy.id}' is used twice (also {policies[policy.id].loc})",
+                             "Give each policy its own id.")
+            policies[policy.id] = policy
+    organisations = {}
+    if schools.is_dir():
+        for path in sorted(schools.glob("*.yaml")):
+            org = _load_org(path, root, policies, report)
+            if org:
+                organisations[org.id] = org
+    _check_extends(organisations, report)
+    if report.errors:
+        raise Failed(report)
+    return Project(root=root, library=library, policies=policies, organisations=organisations)
+
+
+def _read(path: Path, root: Path, report: Report):
+    rel = path.relative_to(root).as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        report.error(Loc(rel, 1), f"the file is not UTF-8 text ({exc.reason})", "Save it as UTF-8.")
+        return rel, None
+    return rel, read_yaml(text, rel, report)
+
+
+def _top(r: _Reader, data, key: str) -> Optional[LMap]:
+    if not isinstance(data, LMap) or set(data) != {key}:
+        line = data.line if isinstance(data, (LMap, LList)) else 1
+        r.err(line, f"the file must have a single top-level key '{key}:'",
+              f"Put everything under '{key}:' at the start of the file.")
+        return None
+    return data[key] if isinstance(data[key], LMap) else r.mapping(data[key], data.line_of(key), key, set())
+
+
+# ---- clause trees ---------------------------------------------------------------------------
+
+
+def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_library=False) -> Optional[Node]:
+    if isinstance(raw, LMap) and "include" in raw:
+        return _include(r, raw, kind, library, in_library)
+    what = {"section": "a section", "clause": "a clause", "appendix": "an appendix"}[kind]
+    m = r.mapping(raw, line, what, APPENDIX_KEYS if kind == "appendix" else NODE_KEYS, {"id"})
+    if m is None:
+        return None
+    nid = r.ident(m.get("id"), m.line_of("id"), f"the id of {what}") if m.get("id") is not None else None
+    if nid is None:
+        return None
+    what = f"{kind} '{nid}'"
+    node = Node(id=nid, kind=kind, loc=r.loc(m.line))
+    node.provenance = Provenance(loc=r.loc(m.line_of("text") if "text" in m else m.line))
+    node.title = r.text(m, "title", what)
+    if kind == "section" and not node.title:
+        r.err(m.line, f"{what} has no title", "Add a 'title:' line: sections are headings.")
+    node.text = r.text(m, "text", what)
+    node.text_loc = r.loc(_text_line(m, "text"))
+    node.guidance = r.text(m, "guidance", what)
+    node.slot = r.flag(m, "slot", what)
+    node.locked = r.flag(m, "locked", what)
+    node.optional = r.choice(m, "optional", what, OPTIONAL_VALUES)
+    node.enabled = node.optional != "default-off"
+    if kind == "appendix":
+        node.generated = r.choice(m, "generated", what, GENERATED)
+    variants = r.text_map(m, "variants", what)
+    if variants:
+        node.variants = variants
+        default = r.text(m, "default_variant", what)
+        if default is None:
+            r.err(m.line_of("variants"), f"{what} has variants but no 'default_variant'",
+                  "Add 'default_variant:' naming the variant used when a layer does not choose.")
+        elif default not in node.variants:
+            r.err(m.line_of("default_variant"), f"default_variant '{default}' is not one of the variants of {what}",
+                  did_you_mean(default, node.variants) or "Use one of: " + ", ".join(node.variants) + ".")
+        else:
+            node.variant = default
+        if node.text is not None:
+            r.err(m.line_of("text"), f"{what} has both 'text' and 'variants'",
+                  "Put each wording under 'variants:' and delete 'text:'.")
+    elif "default_variant" in m:
+        r.err(m.line_of("default_variant"), f"{what} has 'default_variant' but no 'variants'", "Delete the line or add variants.")
+    children = m.get("clauses")
+    if children is not None:
+        if not isinstance(children, LList):
+            r.err(m.line_of("clauses"), f"'clauses' in {what} must be a list", "Start each clause with '- id: ...'.")
+        else:
+            for item, iline in zip(children, children.item_lines):
+                child = _node(r, item, iline, "clause", library, in_library)
+                if child:
+                    node.children.append(child)
+    if node.text is None and not node.variants and not node.children and not node.slot and not node.generated \
+            and kind != "section":
+        r.err(m.line, f"{what} has no text", "Add 'text:', 'variants:' or sub-clauses, or mark it 'slot: true'.")
+    return node
+
+
+def _text_line(m: LMap, key: str) -> int:
+    """Line where the text of `key` starts (a '|' block starts on the next line)."""
+    v = m.get(key)
+    if isinstance(v, LStr) and v.line > m.line_of(key):
+        return v.line
+    return m.line_of(key)
+
+
+def _include(r: _Reader, raw: LMap, kind: str, library: Optional[Library], in_library: bool) -> Optional[Node]:
+    for key in raw:
+        if key != "include":
+            r.err(raw.line_of(key), f"'{key}' cannot go beside 'include'",
+                  "An include copies a library item as it is; change it in the library or with a layer.")
+    if in_library or library is None:
+        r.err(raw.line, "'include' cannot be used inside the library", "Write the clause out in the library.")
+        return None
+    ref = r.ident(raw.get("include"), raw.line_of("include"), "'include'")
+    if ref is None:
+        return None
+    pool = library.sections if kind == "section" else library.clauses
+    if ref not in pool:
+        other = library.clauses if kind == "section" else library.sections
+        hint = did_you_mean(ref, pool)
+        if ref in other:
+            hint = f"'{ref}' is a library {'clause' if kind == 'section' else 'section'}; include it where a " \
+                   f"{'clause' if kind == 'section' else 'section'} goes."
+        r.err(raw.line_of("include"), f"there is no library {kind} '{ref}'",
+              hint or "Library items are defined in policy_src/library/*.yaml.")
+        return None
+    return copy.deepcopy(pool[ref])
+
+
+def _load_library(path: Path, root: Path, library: Library, report: Report) -> None:
+    rel, data = _read(path, root, report)
+    r = _Reader(rel, report)
+    lib = _top(r, data, "library") if data is not None else None
+    if lib is None:
+        return
+    r.mapping(lib, lib.line, "library", {"variables", "sections", "clauses"})
+    for name, val in r.variables(lib.get("variables"), lib.line_of("variables"), "the library").items():
+        if name in library.variables:
+            r.err(val[1].line, f"variable '{name}' is already given a default at {library.variables[name][1]}",
+                  "Keep one default per variable.")
+        library.variables[name] = val
+    for key, kind in (("sections", "section"), ("clauses", "clause")):
+        items = lib.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, LList):
+            r.err(lib.line_of(key), f"'{key}' in the library must be a list", "Start each item with '- id: ...'.")
+            continue
+        for item, line in zip(items, items.item_lines):
+            node = _node(r, item, line, kind, None, in_library=True)
+            if node is None:
+                continue
+            for pool in (library.sections, library.clauses):
+                if node.id in pool:
+                    r.err(line, f"library id '{node.id}' is already used at {pool[node.id].loc}",
+                          "Library ids must be unique across all library files.")
+            (library.sections if kind == "section" else library.clauses)[node.id] = node
+
+
+def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
+    if v is None:
+        return []
+    if not isinstance(v, LList):
+        r.err(line, f"'changes' in {what} must be a list", "Start each change with '- date: YYYY-MM-DD'.")
+        return []
+    out = []
+    for item, iline in zip(v, v.item_lines):
+        m = r.mapping(item, iline, "a change", {"date", "summary", "clauses"}, {"date", "summary"})
+        if m is None:
+            continue
+        date = r.date(m, "date", "a change")
+        summary = r.text(m, "summary", "a change")
+        clauses = m.get("clauses", "all")
+        if clauses == "all":
+            ids = "all"
+        else:
+            ids = [i for i, _ in r.id_list(m, "clauses", "a change")]
+        if date and summary:
+            out.append(Change(date=date, summary=summary, clauses=ids, loc=r.loc(iline), layer=layer))
+    return out
+
+
+def _load_policy(path: Path, root: Path, library: Library, report: Report) -> Optional[Policy]:
+    rel, data = _read(path, root, report)
+    r = _Reader(rel, report)
+    p = _top(r, data, "policy") if data is not None else None
+    if p is None:
+        return None
+    req = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner", "sections"}
+    r.mapping(p, p.line, "the policy", POLICY_KEYS, req)
+    pid = r.ident(p.get("id"), p.line_of("id"), "the policy id") if p.get("id") is not None else None
+    if pid is None:
+        return None
+    if path.stem != pid:
+        r.err(p.line_of("id"), f"policy id '{pid}' does not match the file name '{path.name}'",
+              f"Rename the file to {pid}.yaml or change the id.")
+    what = f"policy '{pid}'"
+    policy = Policy(id=pid, file=rel, loc=r.loc(p.line), title=r.text(p, "title", what) or pid,
+                    reference=r.text(p, "reference", what) or "", kind=r.choice(p, "kind", what, DOC_KINDS) or "policy",
+                    version=r.text(p, "version", what) or "",
+                    review_cycle_months=r.integer(p, "review_cycle_months", what) or 12,
+                    owner=r.text(p, "owner", what) or "", summary=r.text(p, "summary", what),
+                    key_message=r.text(p, "key_message", what))
+    policy.variables = r.variables(p.get("variables"), p.line_of("variables"), what)
+    for key, kind, target in (("sections", "section", policy.sections), ("appendices", "appendix", policy.appendices)):
+        items = p.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, LList):
+            r.err(p.line_of(key), f"'{key}' in {what} must be a list", "Start each item with '- id: ...'.")
+            continue
+        for item, line in zip(items, items.item_lines):
+            node = _node(r, item, line, kind, library)
+            if node:
+                target.append(node)
+    policy.changes = _changes(r, p.get("changes"), p.line_of("changes"), what, "model")
+    seen: dict = {}
+    for node in policy.walk():
+        if node.id in seen:
+            r.err(node.loc.line if node.loc.file == rel else p.line,
+                  f"id '{node.id}' is used twice in {what} (at {seen[node.id]} and {node.loc})",
+                  "Every section and clause needs its own id: rename one (an include may bring in a copy).")
+        seen[node.id] = node.loc
+    return policy
+
+
+# ---- organisations --------------------------------------------------------------------------
+
+
+def _adoption(r: _Reader, v, line: int, what: str) -> dict:
+    m = r.mapping(v, line, f"'adoption' in {what}", ADOPTION_KEYS) if v is not None else None
+    if m is None:
+        return {}
+    out = {}
+    for key in m:
+        if key in ADOPTION_DATES:
+            val = r.date(m, key, "adoption")
+        elif key == "chairs":
+            val = m[key]
+            if not isinstance(val, LList) or not all(isinstance(x, str) for x in val):
+                r.err(m.line_of(key), "'chairs' must be a list of names", "Write 'chairs: [First Name, Second Name]'.")
+                continue
+            val = list(val)
+        elif key in ADOPTION_TEXT:
+            val = r.text(m, key, "adoption")
+        else:
+            continue
+        if val is not None:
+            out[key] = val
+    return out
+
+
+def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
+    if v is None:
+        return None
+    if not isinstance(v, LList):
+        r.err(line, f"'approvals' in {what} must be a list", "Start each approval with '- label: ...'.")
+        return None
+    out = []
+    for item, iline in zip(v, v.item_lines):
+        m = r.mapping(item, iline, "an approval", {"label", "name", "date"}, {"label"})
+        if m is not None:
+            out.append((r.text(m, "label", "an approval") or "", r.text(m, "name", "an approval") or "",
+                        r.date(m, "date", "an approval") or ""))
+    return out
+
+
+def _review(r: _Reader, v, line: int, what: str) -> dict:
+    m = r.mapping(v, line, f"'review' in {what}", REVIEW_KEYS) if v is not None else None
+    if m is None:
+        return {}
+    out = {k: r.date(m, k, "review") for k in ("last_reviewed", "next_review") if k in m}
+    if "cycle_months" in m:
+        out["cycle_months"] = r.integer(m, "cycle_months", "review")
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _history(r: _Reader, v, line: int, what: str) -> Optional[list]:
+    if v is None:
+        return None
+    if not isinstance(v, LList):
+        r.err(line, f"'review_history' in {what} must be a list of dates", "Write 'review_history: [2018-09-01, 2024-09-01]'.")
+        return None
+    return [d for d in (r.date_value(x, ln, "a review_history date") for x, ln in zip(v, v.item_lines)) if d]
+
+
+def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLayer:
+    layer = PolicyLayer(loc=r.loc(line))
+    if v is None:
+        return layer
+    m = r.mapping(v, line, what, LAYER_KEYS)
+    if m is None:
+        return layer
+    layer.loc = r.loc(m.line)
+    for key in POLICY_FIELDS:
+        if key == "kind":
+            val = r.choice(m, key, what, DOC_KINDS)
+        elif key == "numbering":
+            val = r.choice(m, key, what, NUMBERING_STYLES)
+        else:
+            val = r.text(m, key, what)
+        if val is not None:
+            layer.fields[key] = (val, r.loc(_text_line(m, key)))
+    layer.adoption = _adoption(r, m.get("adoption"), m.line_of("adoption"), what)
+    layer.approvals = _approvals(r, m.get("approvals"), m.line_of("approvals"), what)
+    layer.review = _review(r, m.get("review"), m.line_of("review"), what)
+    layer.review_history = _history(r, m.get("review_history"), m.line_of("review_history"), what)
+    layer.variants = r.text_map(m, "variants", what)
+    for key in ("enable", "disable", "remove"):
+        setattr(layer, key, r.id_list(m, key, what))
+    layer.replace = r.text_map(m, "replace", what)
+    layer.fill = r.text_map(m, "fill", what)
+    layer.retitle = r.text_map(m, "retitle", what)
+    ins = m.get("insert")
+    if ins is not None:
+        if not isinstance(ins, LList):
+            r.err(m.line_of("insert"), f"'insert' in {what} must be a list",
+                  "Start each insertion with '- after: some-id' (or before:).")
+        else:
+            for item, iline in zip(ins, ins.item_lines):
+                im = r.mapping(item, iline, "an insertion", {"before", "after", "clause", "section", "appendix"})
+                if im is None:
+                    continue
+                wheres = [k for k in ("before", "after") if k in im]
+                kinds = [k for k in ("clause", "section", "appendix") if k in im]
+                if len(wheres) != 1 or len(kinds) != 1:
+                    r.err(iline, "an insertion needs exactly one of before/after and one of clause/section/appendix",
+                          "Write e.g. '- after: email-etiquette' and 'clause: {id: ..., text: ...}'.")
+                    continue
+                anchor = r.ident(im[wheres[0]], im.line_of(wheres[0]), f"'{wheres[0]}'")
+                node = _node(r, im[kinds[0]], im.line_of(kinds[0]), kinds[0], None, in_library=True)
+                if anchor and node:
+                    node.provenance = Provenance(layer=org_id, loc=node.text_loc, action="insert", outside_slots=True,
+                                                 edits=[(org_id, "insert", r.loc(iline))])
+                    for child in node.walk():
+                        child.provenance = Provenance(layer=org_id, loc=child.text_loc, action="insert",
+                                                      outside_slots=True, edits=[(org_id, "insert", r.loc(iline))])
+                    layer.insert.append(Insert(where=wheres[0], anchor=anchor, node=node, loc=r.loc(iline)))
+    layer.changes = _changes(r, m.get("changes"), m.line_of("changes"), what, org_id)
+    return layer
+
+
+def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optional[Organisation]:
+    rel, data = _read(path, root, report)
+    r = _Reader(rel, report)
+    o = _top(r, data, "organisation") if data is not None else None
+    if o is None:
+        return None
+    r.mapping(o, o.line, "the organisation", ORG_KEYS, {"id", "name", "kind"})
+    oid = r.ident(o.get("id"), o.line_of("id"), "the organisation id") if o.get("id") is not None else None
+    if oid is None:
+        return None
+    if path.stem != oid:
+        r.err(o.line_of("id"), f"organisation id '{oid}' does not match the file name '{path.name}'",
+              f"Rename the file to {oid}.yaml or change the id.")
+    what = f"organisation '{oid}'"
+    org = Organisation(id=oid, name=r.text(o, "name", what) or oid, kind=r.choice(o, "kind", what, ORG_KINDS) or "school",
+                       file=rel, loc=r.loc(o.line))
+    if o.get("extends") is not None:
+        org.extends = r.ident(o["extends"], o.line_of("extends"), "'extends'")
+        org.extends_loc = r.loc(o.line_of("extends"))
+    org.numbering = r.choice(o, "numbering", what, NUMBERING_STYLES)
+    org.variables = r.variables(o.get("variables"), o.line_of("variables"), what)
+    org.model_revision = r.text(o, "model_revision", what)
+    b = o.get("branding")
+    if b is not None and r.mapping(b, o.line_of("branding"), f"'branding' in {what}", BRANDING_KEYS) is not None:
+        for key in b:
+            if key not in BRANDING_KEYS:
+                continue
+            val = r.text(b, key, "branding")
+            if val is None:
+                continue
+            if key in ("colour", "accent") and not COLOUR_RE.match(val):
+                r.err(b.line_of(key), f"branding {key} '{val}' is not a colour", "Write colours as #rrggbb, e.g. \"#1d4f91\" (quoted).")
+                continue
+            if key in ("logo", "templates"):
+                target = (root / "schools" / val).resolve()
+                inside = root.resolve() in target.parents
+                if not inside or not target.exists() or (key == "logo") != target.is_file():
+                    r.err(b.line_of(key), f"branding {key} '{val}' is not a {'file' if key == 'logo' else 'folder'} "
+                          "inside the project", f"Give a path relative to schools/, e.g. assets/{oid}.svg.")
+                    continue
+                if key == "logo" and target.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
+                    r.err(b.line_of(key), f"logo '{val}' must be an SVG, PNG or JPEG file", "")
+                    continue
+                val = target
+            org.branding[key] = (val, r.loc(b.line_of(key)))
+    org.adoption = _adoption(r, o.get("adoption"), o.line_of("adoption"), what)
+    org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
+    org.review = _review(r, o.get("review"), o.line_of("review"), what)
+    org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)
+    pols = o.get("policies")
+    if pols is not None:
+        if not isinstance(pols, LMap):
+            r.err(o.line_of("policies"), f"'policies' in {what} must map policy ids to their settings",
+                  "Write 'policies:' then 'social-media: {}' (or its settings) on the next lines.")
+        else:
+            for pid, val in pols.items():
+                line = pols.line_of(pid)
+                if pid not in policies:
+                    r.err(line, f"{what} publishes unknown policy '{pid}'",
+                          did_you_mean(pid, policies) or "Policies are the files in policy_src/.")
+                    continue
+                org.policies[pid] = _policy_layer(r, val, line, f"policy '{pid}' of {what}", oid)
+    return org
+
+
+def _check_extends(orgs: dict, report: Report) -> None:
+    for org in orgs.values():
+        if org.extends and org.extends not in orgs:
+            report.error(org.extends_loc, f"organisation '{org.id}' extends unknown organisation '{org.extends}'",
+                         did_you_mean(org.extends, orgs) or "Name the id of another file in schools/, or remove 'extends'.")
+    reported = set()
+    for org in sorted(orgs.values(), key=lambda o: o.id):
+        path, cur = [], org
+        while cur is not None and cur.extends in orgs:
+            path.append(cur.id)
+            cur = orgs[cur.extends]
+            if cur.id in path:
+                cycle = path[path.index(cur.id):] + [cur.id]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    report.error(orgs[cycle[0]].extends_loc,
+                                 "'extends' goes round in a cycle: " + " -> ".join(cycle),
+                                 "An organisation cannot extend itself or its own descendants: remove one 'extends'.")
+                break

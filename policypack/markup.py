@@ -1,0 +1,154 @@
+"""Clause Markdown -> blocks, through markdown-it-py's token stream (raw HTML off).
+
+Only `https:`, `mailto:` and `tel:` links survive; `xref:ID` links (what `ref()` emits) become
+cross-references. Ordered lists become lettered lists, and ordered lists inside them roman.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from markdown_it import MarkdownIt
+
+from .errors import Loc, Report
+from .model import Break, Code, Emph, Link, ListBlock, Para, Strong, Table, Text, XRef
+
+SAFE_SCHEMES = ("https:", "mailto:", "tel:")
+XREF = "xref:"
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+_md.validateLink = lambda url: True  # we vet every link ourselves and report what we refuse
+
+
+def xref_link(target: str) -> str:
+    """What `ref('id')` puts into clause text."""
+    return f"[]({XREF}{target})"
+
+
+def parse(text: str, loc: Loc, report: Report, xref: Callable[[str, Loc], Optional[XRef]]) -> list:
+    tokens = _md.parse(text)
+    blocks, _ = _blocks(tokens, 0, len(tokens), loc, report, xref, 0)
+    return blocks
+
+
+def _line(loc: Loc, tok) -> Loc:
+    return Loc(loc.file, loc.line + (tok.map[0] if tok.map else 0)) if loc.line else loc
+
+
+def _blocks(tokens, i: int, end: int, loc: Loc, report: Report, xref, depth: int):
+    out = []
+    while i < end:
+        tok = tokens[i]
+        t = tok.type
+        if t == "inline":
+            out.append(Para(tuple(_inlines(tok.children or [], _line(loc, tok), report, xref))))
+            i += 1
+        elif t in ("bullet_list_open", "ordered_list_open"):
+            close = _matching(tokens, i)
+            ordered = t == "ordered_list_open"
+            style = ("alpha" if depth % 2 == 0 else "roman") if ordered else "bullet"
+            items, j = [], i + 1
+            while j < close:
+                if tokens[j].type == "list_item_open":
+                    item_close = _matching(tokens, j)
+                    inner, _ = _blocks(tokens, j + 1, item_close, loc, report, xref, depth + (1 if ordered else 0))
+                    items.append(tuple(inner))
+                    j = item_close + 1
+                else:
+                    j += 1
+            start = int(tok.attrGet("start") or 1) if ordered else 1
+            out.append(ListBlock(style=style, items=tuple(items), start=start))
+            i = close + 1
+        elif t == "table_open":
+            close = _matching(tokens, i)
+            header, rows, row = None, [], None
+            for k in range(i + 1, close):
+                tk = tokens[k]
+                if tk.type == "tr_open":
+                    row = []
+                elif tk.type == "inline" and row is not None:
+                    row.append(tuple(_inlines(tk.children or [], _line(loc, tk), report, xref)))
+                elif tk.type == "tr_close":
+                    if header is None:
+                        header = tuple(row)
+                    else:
+                        rows.append(tuple(row))
+                    row = None
+            out.append(Table(header=header or (), rows=tuple(rows)))
+            i = close + 1
+        elif t in ("code_block", "fence"):
+            out.append(Para((Code(tok.content.rstrip("\n")),)))
+            i += 1
+        elif t == "html_block":  # cannot happen with html off; keep it visible as text if it does
+            out.append(Para((Text(tok.content),)))
+            i += 1
+        else:  # paragraph/heading/blockquote wrappers, hr: their inline content is handled above
+            i += 1
+    return out, i
+
+
+def _matching(tokens, i: int) -> int:
+    level = 0
+    for j in range(i, len(tokens)):
+        level += tokens[j].nesting
+        if level == 0:
+            return j
+    return len(tokens) - 1
+
+
+def _inlines(children, loc: Loc, report: Report, xref) -> list:
+    stack: list = [[]]
+    marks: list = []
+    for tok in children:
+        t = tok.type
+        if t == "text" or t == "html_inline":
+            _text(stack[-1], tok.content)
+        elif t == "softbreak":
+            _text(stack[-1], " ")
+        elif t == "hardbreak":
+            stack[-1].append(Break())
+        elif t == "code_inline":
+            stack[-1].append(Code(tok.content))
+        elif t == "image":
+            _text(stack[-1], tok.content or "")
+        elif t in ("strong_open", "em_open", "link_open"):
+            stack.append([])
+            marks.append(tok)
+        elif t in ("strong_close", "em_close", "link_close"):
+            kids = tuple(stack.pop())
+            opener = marks.pop()
+            if opener.type == "strong_open":
+                stack[-1].append(Strong(kids))
+            elif opener.type == "em_open":
+                stack[-1].append(Emph(kids))
+            else:
+                href = str(opener.attrGet("href") or "")
+                if href.startswith(XREF):
+                    ref = xref(href[len(XREF):], loc)
+                    stack[-1].extend([ref] if ref else list(kids))
+                elif href.lower().startswith(SAFE_SCHEMES) and len(href) > 6:
+                    stack[-1].append(Link(href, kids or (Text(href.split(":", 1)[1]),)))
+                else:
+                    report.error(loc, f"link to '{href[:80]}' is not allowed",
+                                 "Links may only use https:, mailto: or tel:. Use {{ ref('clause-id') }} to "
+                                 "point at another clause.")
+                    stack[-1].extend(kids)
+    return _merge(stack[0])
+
+
+def _text(out: list, s: str) -> None:
+    if not s:
+        return
+    if out and isinstance(out[-1], Text):
+        out[-1] = Text(out[-1].text + s)
+    else:
+        out.append(Text(s))
+
+
+def _merge(items: list) -> list:
+    out: list = []
+    for item in items:
+        if isinstance(item, Text):
+            _text(out, item.text)
+        else:
+            out.append(item)
+    return out

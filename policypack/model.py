@@ -1,0 +1,424 @@
+"""The data model shared by the pipeline's stages.
+
+Source side (built by `load`, changed by `layer`):  `Node`, `Policy`, `Library`, `Organisation`.
+Resolved side (built by `resolve`, read by writers and `diff`): `RNode`, `ResolvedPolicy` and the
+block/inline types. Writers import only the resolved side; they never see YAML or layers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+from .errors import Loc
+
+ORG_KINDS = ("local-authority", "trust", "federation", "school", "academy", "nursery")
+DOC_KINDS = ("policy", "protocol")
+NUMBERING_STYLES = ("decimal", "decimal-dot", "decimal-alpha", "flat")
+OPTIONAL_VALUES = ("default-on", "default-off")
+GENERATED = ("changes", "review-history")
+
+# --------------------------------------------------------------------------------------------
+# Source side
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Provenance:
+    """Which layer supplied a node's text, and how."""
+
+    layer: str = "model"  # organisation id, or "model"
+    loc: Optional[Loc] = None  # where that text is written
+    action: str = "model"  # model | variant | fill | replace | insert
+    outside_slots: bool = False  # a layer changed text it was not invited to change
+    edits: list = field(default_factory=list)  # [(layer, action, Loc)] oldest first
+
+
+@dataclass
+class Node:
+    """A section, clause (any depth) or appendix in the source tree."""
+
+    id: str
+    kind: str  # section | clause | appendix
+    loc: Loc
+    title: Optional[str] = None
+    text: Optional[str] = None
+    text_loc: Optional[Loc] = None
+    children: list["Node"] = field(default_factory=list)
+    optional: Optional[str] = None  # default-on | default-off
+    enabled: bool = True
+    variants: dict = field(default_factory=dict)  # name -> (text, Loc)
+    variant: Optional[str] = None  # chosen (default_variant until a layer chooses)
+    guidance: Optional[str] = None
+    slot: bool = False
+    filled: bool = False
+    locked: bool = False
+    generated: Optional[str] = None  # changes | review-history (appendices only)
+    provenance: Provenance = field(default_factory=Provenance)
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def current_text(self) -> tuple[Optional[str], Optional[Loc]]:
+        if self.variants and self.variant and self.provenance.action not in ("replace", "fill"):
+            text, loc = self.variants[self.variant]
+            return text, loc
+        return self.text, self.text_loc
+
+
+@dataclass
+class Change:
+    """One row of a table of changes: clause ids are turned into numbers per school."""
+
+    date: str
+    summary: str
+    clauses: Union[list, str]  # ids, or "all"
+    loc: Loc
+    layer: str = "model"
+
+
+@dataclass
+class Policy:
+    id: str
+    file: str
+    loc: Loc
+    title: str
+    reference: str
+    kind: str
+    version: str
+    review_cycle_months: int
+    owner: str
+    summary: Optional[str] = None
+    key_message: Optional[str] = None
+    variables: dict = field(default_factory=dict)
+    sections: list[Node] = field(default_factory=list)
+    appendices: list[Node] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    def walk(self):
+        for top in self.sections + self.appendices:
+            yield from top.walk()
+
+
+@dataclass
+class Library:
+    variables: dict = field(default_factory=dict)  # name -> (value, Loc)
+    sections: dict = field(default_factory=dict)  # id -> Node
+    clauses: dict = field(default_factory=dict)  # id -> Node
+
+
+@dataclass
+class Insert:
+    where: str  # before | after
+    anchor: str
+    node: Node
+    loc: Loc
+
+
+@dataclass
+class PolicyLayer:
+    """What one organisation says about one policy."""
+
+    loc: Loc
+    fields: dict = field(default_factory=dict)  # title, reference, kind, version, key_message, numbering
+    adoption: dict = field(default_factory=dict)
+    approvals: Optional[list] = None
+    review: dict = field(default_factory=dict)
+    review_history: Optional[list] = None
+    variants: dict = field(default_factory=dict)  # clause id -> (variant, Loc)
+    enable: list = field(default_factory=list)  # [(id, Loc)]
+    disable: list = field(default_factory=list)
+    remove: list = field(default_factory=list)
+    replace: dict = field(default_factory=dict)  # id -> (text, Loc)
+    fill: dict = field(default_factory=dict)
+    retitle: dict = field(default_factory=dict)
+    insert: list[Insert] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class Organisation:
+    id: str
+    name: str
+    kind: str
+    file: str
+    loc: Loc
+    extends: Optional[str] = None
+    extends_loc: Optional[Loc] = None
+    numbering: Optional[str] = None
+    variables: dict = field(default_factory=dict)  # name -> (value, Loc)
+    branding: dict = field(default_factory=dict)  # key -> (value, Loc)
+    adoption: dict = field(default_factory=dict)
+    approvals: Optional[list] = None
+    review: dict = field(default_factory=dict)
+    review_history: Optional[list] = None
+    model_revision: Optional[str] = None
+    policies: dict = field(default_factory=dict)  # policy id -> PolicyLayer
+
+
+@dataclass
+class Project:
+    """Everything the loader read."""
+
+    root: Path
+    library: Library
+    policies: dict  # id -> Policy
+    organisations: dict  # id -> Organisation
+
+    def chain(self, org_id: str) -> list[Organisation]:
+        """The organisation and its ancestors, root first (the loader has rejected cycles)."""
+        out = []
+        org = self.organisations.get(org_id)
+        while org is not None:
+            out.append(org)
+            org = self.organisations.get(org.extends) if org.extends else None
+        return list(reversed(out))
+
+    def children(self, org_id: Optional[str]) -> list[Organisation]:
+        return sorted((o for o in self.organisations.values() if o.extends == org_id), key=lambda o: o.id)
+
+    def published(self, org_id: str) -> list[str]:
+        ids = set()
+        for org in self.chain(org_id):
+            ids.update(org.policies)
+        return sorted(i for i in ids if i in self.policies)
+
+
+# --------------------------------------------------------------------------------------------
+# Resolved side: what writers and diff read
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Strong:
+    children: tuple
+
+
+@dataclass(frozen=True)
+class Emph:
+    children: tuple
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    href: str  # https:, mailto:, tel: only
+    children: tuple
+
+
+@dataclass(frozen=True)
+class XRef:
+    target: str  # clause id
+    anchor: str  # anchor of the target
+    label: str  # the target's number as shown in running text ("3.2", "12(a)", "Appendix 2")
+
+
+@dataclass(frozen=True)
+class Break:
+    pass
+
+
+Inline = Union[Text, Strong, Emph, Code, Link, XRef, Break]
+
+
+@dataclass(frozen=True)
+class Para:
+    inlines: tuple
+
+
+@dataclass(frozen=True)
+class ListBlock:
+    style: str  # bullet | alpha | roman
+    items: tuple  # tuple of tuples of blocks
+    start: int = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple  # cells: tuples of inlines
+    rows: tuple  # rows: tuples of cells
+
+
+Block = Union[Para, ListBlock, Table]
+
+
+def inline_text(inlines) -> str:
+    out = []
+    for i in inlines:
+        if isinstance(i, (Text, Code)):
+            out.append(i.text)
+        elif isinstance(i, (Strong, Emph, Link)):
+            out.append(inline_text(i.children))
+        elif isinstance(i, XRef):
+            out.append(i.label)
+        elif isinstance(i, Break):
+            out.append("\n")
+    return "".join(out)
+
+
+def blocks_text(blocks, depth: int = 0) -> str:
+    """Plain text of blocks: what a reader sees, list markers included."""
+    lines = []
+    for b in blocks:
+        if isinstance(b, Para):
+            lines.append(inline_text(b.inlines))
+        elif isinstance(b, ListBlock):
+            for n, item in enumerate(b.items, b.start):
+                lines.append(list_marker(b.style, n) + " " + blocks_text(item, depth + 1))
+        elif isinstance(b, Table):
+            for row in (b.header,) + tuple(b.rows):
+                lines.append(" | ".join(inline_text(c) for c in row))
+    return "\n".join(lines)
+
+
+def list_marker(style: str, n: int) -> str:
+    if style == "alpha":
+        return f"({_alpha(n)})"
+    if style == "roman":
+        return f"({_roman(n)})"
+    return "\u2022"
+
+
+def _alpha(n: int) -> str:
+    s = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        s = chr(97 + r) + s
+    return s
+
+
+def _roman(n: int) -> str:
+    vals = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
+            (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
+    out = ""
+    for v, s in vals:
+        while n >= v:
+            out += s
+            n -= v
+    return out
+
+
+@dataclass
+class RNode:
+    """A resolved section, clause or appendix, numbered in this organisation's style."""
+
+    id: str
+    kind: str  # section | clause | appendix
+    level: int  # 1 for sections and appendices, 2 for their clauses, ...
+    number: str  # "3.2", "17", "(a)", "1" ("" when the style leaves it unnumbered)
+    label: str  # the number as printed in the margin: "3.2", "3.2.", "17", "(a)", "Appendix 1"
+    ref: str  # the number as a cross-reference shows it: "3.2", "12(a)", "Appendix 1"
+    anchor: str  # id for HTML anchors / DOCX bookmarks
+    title: Optional[str]
+    blocks: list
+    children: list["RNode"]
+    provenance: Provenance
+    slot: bool = False
+    locked: bool = False
+    variant: Optional[str] = None
+    generated: Optional[str] = None
+    guidance: Optional[str] = None
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    @property
+    def text(self) -> str:
+        return blocks_text(self.blocks)
+
+    @property
+    def heading(self) -> str:
+        """The heading as contents and bookmarks show it."""
+        if self.kind == "appendix":
+            return f"{self.label} \u2013 {self.title}" if self.title else self.label
+        return f"{self.label} {self.title}".strip() if self.title else self.label
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    date: str
+    summary: str
+    affected: str  # "All", "3.2, 4.1", or "" (numbers in this organisation's version)
+    layer: str  # organisation id, or "model"
+    layer_name: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    label: str
+    name: str
+    date: str
+
+
+@dataclass
+class Branding:
+    logo: Optional[Path] = None
+    colour: str = "#1f3a5f"
+    accent: str = "#c8102e"
+    font: str = "DejaVu Sans"
+    template_dirs: list = field(default_factory=list)  # nearest layer first
+
+
+@dataclass
+class OrgInfo:
+    id: str
+    name: str
+    kind: str
+    lineage: list  # [(id, name, kind)] root first, self last
+
+
+@dataclass
+class ResolvedPolicy:
+    policy_id: str
+    title: str
+    reference: str
+    kind: str  # policy | protocol
+    version: str
+    owner: str
+    summary: Optional[str]
+    key_message: list  # blocks
+    org: OrgInfo
+    numbering: str
+    sections: list[RNode]
+    appendices: list[RNode]
+    changes: list[ChangeRow]
+    review_history: list[str]
+    adoption: dict  # body, date, chairs (list), chair_title, written_by, version, agreed_by, ...
+    approvals: list[Approval]
+    last_reviewed: Optional[dt.date]
+    next_review: Optional[dt.date]
+    review_cycle_months: int
+    branding: Branding
+    consultation: list  # [(layer, action, clause id, Loc)]: edits outside customisable slots
+    model_revision: Optional[str] = None
+
+    def walk(self):
+        for top in self.sections + self.appendices:
+            yield from top.walk()
+
+    def by_id(self) -> dict:
+        return {n.id: n for n in self.walk()}
+
+    def review_status(self, as_of: dt.date) -> str:
+        """overdue | due-soon (within 90 days) | current | unknown"""
+        if self.next_review is None:
+            return "unknown"
+        if as_of > self.next_review:
+            return "overdue"
+        if (self.next_review - as_of).days <= 90:
+            return "due-soon"
+        return "current"

@@ -1,0 +1,300 @@
+"""Stage 3, resolve: the layered tree -> one organisation's `ResolvedPolicy`.
+
+Switches optional clauses on or off, numbers everything in the organisation's style, renders
+clause text through a sandboxed Jinja environment (strict undefined variables, `ref()` for
+cross-references), parses the Markdown into blocks, and fills in the front matter.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Optional
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from . import markup
+from .errors import Loc, Report, did_you_mean
+from .layer import Layered, apply_layers
+from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
+                    _alpha, _roman, blocks_text)
+
+BUILTIN_VARIABLES = ("organisation", "organisation_kind", "policy_title", "policy_kind")
+SLOT_PLACEHOLDER = "[To be completed by each school: {what}]"
+
+
+def _env() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.globals.clear()  # no range(), dict(), lipsum(), cycler() ...: variables and ref() only
+    return env
+
+
+_ENV = _env()
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            continue
+    raise ValueError(d)
+
+
+def resolve(project: Project, org_id: str, policy_id: str, report: Report) -> ResolvedPolicy:
+    layered = apply_layers(project, org_id, policy_id, report)
+    return _Resolver(project, layered, report).run()
+
+
+class _Resolver:
+    def __init__(self, project: Project, layered: Layered, report: Report):
+        self.project = project
+        self.layered = layered
+        self.report = report
+        self.org = layered.org
+        self.leaf = not project.children(self.org.id)
+        self.numbering = layered.fields.get("numbering", ("decimal",))[0]
+        self.off: dict = {}  # id -> Node switched off (with its subtree)
+        self.numbers: dict = {}  # id -> RNode (blocks filled in later)
+        self._flat = 0  # running paragraph number for the flat style
+
+    # ---- driver ----------------------------------------------------------------------------
+    def run(self) -> ResolvedPolicy:
+        lp = self.layered
+        policy = lp.policy
+        sections = [self._number(n, 1, [i]) for i, n in enumerate(self._enabled(policy.sections), 1)]
+        appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(policy.appendices), 1)]
+        self.context = self._context()
+        sources = {n.id: n for n in policy.walk()}
+        for rnode in [r for top in sections + appendices for r in top.walk()]:
+            src = sources[rnode.id]
+            rnode.title = self._render_inline(src.title, src.loc, f"the title of '{src.id}'") if src.title else None
+            rnode.blocks = self._blocks_for(src)
+        field = lambda k: lp.fields.get(k, (None, None, None))  # noqa: E731
+        key_message = []
+        if field("key_message")[0]:
+            key_message = self._markdown(field("key_message")[0], field("key_message")[1], "the key message")
+        doc = ResolvedPolicy(
+            policy_id=policy.id,
+            title=self._render_inline(field("title")[0], field("title")[1], "the title"),
+            reference=field("reference")[0] or "",
+            kind=field("kind")[0] or "policy",
+            version=str(lp.adoption.get("version") or field("version")[0] or ""),
+            owner=self._render_inline(policy.owner, policy.loc, "the owner") if policy.owner else "",
+            summary=self._render_inline(policy.summary, policy.loc, "the summary") if policy.summary else None,
+            key_message=key_message,
+            org=OrgInfo(self.org.id, self.org.name, self.org.kind,
+                        [(o.id, o.name, o.kind) for o in lp.chain]),
+            numbering=self.numbering,
+            sections=sections,
+            appendices=appendices,
+            changes=self._changes(),
+            review_history=list(lp.review_history),
+            adoption=dict(lp.adoption),
+            approvals=[Approval(*a) for a in lp.approvals],
+            last_reviewed=None,
+            next_review=None,
+            review_cycle_months=lp.review.get("cycle_months") or policy.review_cycle_months,
+            branding=self._branding(),
+            consultation=list(lp.consultation),
+            model_revision=self.org.model_revision,
+        )
+        last = lp.review.get("last_reviewed") or lp.adoption.get("date")
+        doc.last_reviewed = dt.date.fromisoformat(last) if last else None
+        if lp.review.get("next_review"):
+            doc.next_review = dt.date.fromisoformat(lp.review["next_review"])
+        elif doc.last_reviewed:
+            doc.next_review = add_months(doc.last_reviewed, doc.review_cycle_months)
+        self._check_foreign_names(doc, sources)
+        return doc
+
+    # ---- switching and numbering -----------------------------------------------------------
+    def _enabled(self, nodes: list) -> list:
+        out = []
+        for n in nodes:
+            if n.enabled:
+                out.append(n)
+            else:
+                for sub in n.walk():
+                    self.off[sub.id] = n
+        return out
+
+    def _number(self, node: Node, level: int, path: list, appendix: bool = False, parent_ref: str = "") -> RNode:
+        number, label, ref = self._label(node, level, path, appendix, parent_ref)
+        rnode = RNode(id=node.id, kind=node.kind, level=level, number=number, label=label, ref=ref,
+                      anchor=f"c-{node.id}", title=node.title, blocks=[], children=[],
+                      provenance=node.provenance, slot=node.slot, locked=node.locked,
+                      variant=node.variant if node.variants else None, generated=node.generated,
+                      guidance=node.guidance)
+        self.numbers[node.id] = rnode
+        for i, child in enumerate(self._enabled(node.children), 1):
+            rnode.children.append(self._number(child, level + 1, path + [i], appendix, ref))
+        return rnode
+
+    def _label(self, node: Node, level: int, path: list, appendix: bool, parent_ref: str):
+        """(number, label in the margin, text of a cross-reference) in this organisation's style."""
+        style = self.numbering
+        if appendix and level == 1:
+            return str(path[0]), f"Appendix {path[0]}", f"Appendix {path[0]}"
+        if style == "flat" and not appendix and level <= 2:
+            if level == 1:  # headings are not numbered; paragraphs run 1..N through the document
+                return "", "", f"\u2018{node.title}\u2019" if node.title else ""
+            self._flat += 1
+            return str(self._flat), str(self._flat), str(self._flat)
+        if style in ("flat", "decimal-alpha") and level >= 3:
+            mark = _alpha(path[-1]) if level == 3 else _roman(path[-1])
+            return f"({mark})", f"({mark})", f"{parent_ref}({mark})"
+        dotted = ("A" if appendix else "") + ".".join(str(p) for p in path)
+        if style == "decimal-dot":
+            return dotted, dotted + ".", dotted
+        return dotted, dotted, dotted
+
+    # ---- text ------------------------------------------------------------------------------
+    def _context(self) -> dict:
+        ctx = {}
+        for name, (value, loc, layer) in self.layered.variables.items():
+            if name in BUILTIN_VARIABLES:
+                self.report.error(loc, f"'{name}' is set automatically and cannot be given a value",
+                                  "Delete this variable: it always holds the name of the organisation or policy.")
+                continue
+            ctx[name] = value
+        ctx.update(organisation=self.org.name, organisation_kind=self.org.kind.replace("-", " "),
+                   policy_title=self.layered.fields["title"][0], policy_kind=self.layered.fields["kind"][0])
+        return ctx
+
+    def _render(self, text: str, loc: Loc, what: str, current: Optional[str] = None) -> str:
+        def ref(target=None, *rest):
+            if not isinstance(target, str):
+                self.report.error(loc, f"ref() in {what} needs a clause id in quotes", "Write {{ ref('clause-id') }}.")
+                return ""
+            self._check_ref(target, loc, what)
+            return markup.xref_link(target)
+
+        try:
+            template = _ENV.from_string(text)
+            return template.render(dict(self.context, ref=ref))
+        except jinja2.TemplateSyntaxError as exc:
+            self.report.error(Loc(loc.file, loc.line + (exc.lineno or 1) - 1),
+                              f"template error in {what}: {exc.message}",
+                              "Variables are written {{ name }}; cross-references {{ ref('clause-id') }}.")
+        except jinja2.UndefinedError as exc:
+            m = re.search(r"'([^']+)' is undefined", str(exc.message))
+            name = m.group(1) if m else str(exc.message)
+            line = loc.line
+            for k, src_line in enumerate(text.splitlines()):
+                if re.search(r"\b" + re.escape(name) + r"\b", src_line):
+                    line = loc.line + k
+                    break
+            self.report.error(Loc(loc.file, line), f"undefined variable '{name}' in {what}",
+                              (did_you_mean(name, self.context) + " " if did_you_mean(name, self.context) else "")
+                              + f"Define '{name}' under 'variables:' in schools/{self.org.id}.yaml or a layer above it.")
+        except jinja2.exceptions.SecurityError as exc:
+            self.report.error(loc, f"{what} tries something templates may not do: {exc}",
+                              "Clause text may only use variables, ref() and simple if-conditions.")
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            self.report.error(loc, f"template error in {what}: {exc}", "Simplify the template expression.")
+        return ""
+
+    def _check_ref(self, target: str, loc: Loc, what: str) -> None:
+        if target in self.numbers:
+            return
+        if target in self.off:
+            self.report.error(loc, f"{what} refers to '{target}', which {self.org.id} has switched off",
+                              f"Switch '{self.off[target].id}' back on, or reword this text so it does not point at it.")
+        elif target in self.layered.removed:
+            layer, rloc = self.layered.removed[target]
+            self.report.error(loc, f"{what} refers to '{target}', which '{layer}' removed at {rloc}",
+                              "Reword this text, or keep the clause.")
+        else:
+            all_ids = [n.id for n in self.layered.policy.walk()]
+            self.report.error(loc, f"{what} refers to unknown id '{target}'",
+                              did_you_mean(target, all_ids) or "Use the id of a section, clause or appendix in this policy.")
+
+    def _render_inline(self, text: Optional[str], loc: Loc, what: str) -> str:
+        if text is None:
+            return ""
+        rendered = self._render(str(text), loc, what)
+        if "xref:" in rendered:
+            rendered = re.sub(r"\[\]\(xref:([a-z0-9-]+)\)",
+                              lambda m: self.numbers[m.group(1)].ref if m.group(1) in self.numbers else "", rendered)
+        return " ".join(rendered.split())
+
+    def _markdown(self, text: str, loc: Loc, what: str) -> list:
+        rendered = self._render(text, loc, what)
+        return markup.parse(rendered, loc, self.report, self._xref)
+
+    def _xref(self, target: str, loc: Loc) -> Optional[XRef]:
+        rnode = self.numbers.get(target)
+        if rnode is None:
+            return None  # already reported when the template ran
+        return XRef(target=target, anchor=rnode.anchor, label=rnode.ref)
+
+    def _blocks_for(self, node: Node) -> list:
+        text, loc = node.current_text()
+        what = f"{node.kind} '{node.id}'"
+        if node.slot and not node.filled:
+            if self.leaf:
+                self.report.error(node.loc, f"customisable slot '{node.id}' has not been filled for {self.org.id}",
+                                  f"Add it under 'policies: {self.layered.policy.id}: fill: {node.id}: |' in "
+                                  f"{self.org.file}" + (" (the model suggests wording you can start from)." if text else "."))
+            elif not text:
+                text = SLOT_PLACEHOLDER.format(what=node.title or node.id)
+        if not text:
+            return []
+        return self._markdown(text, loc or node.loc, what)
+
+    # ---- the rest --------------------------------------------------------------------------
+    def _changes(self) -> list:
+        rows = []
+        names = {o.id: o.name for o in self.layered.chain}
+        all_ids = {n.id for n in self.layered.policy.walk()} | set(self.layered.removed)
+        for ch in self.layered.changes:
+            if ch.clauses == "all":
+                affected = "All"
+            else:
+                for cid in ch.clauses:
+                    if cid not in self.numbers and cid not in all_ids:
+                        self.report.error(ch.loc, f"the change of {ch.date} names unknown id '{cid}'",
+                                          did_you_mean(cid, all_ids) or "Name sections or clauses of this policy, or 'all'.")
+                order = list(self.numbers)
+                affected = ", ".join(r for _, r in sorted((order.index(c), self.numbers[c].ref)
+                                                          for c in ch.clauses if c in self.numbers))
+            rows.append(ChangeRow(date=ch.date, summary=self._render_inline(ch.summary, ch.loc, "a change summary"),
+                                  affected=affected, layer=ch.layer, layer_name=names.get(ch.layer, "Model policy")))
+        rows.sort(key=lambda r: r.date, reverse=True)
+        return rows
+
+    def _branding(self) -> Branding:
+        b = Branding()
+        lp = self.layered
+        if "logo" in lp.branding:
+            b.logo = lp.branding["logo"][0]
+        for key in ("colour", "accent", "font"):
+            if key in lp.branding:
+                setattr(b, key, lp.branding[key][0])
+        b.template_dirs = [o.branding["templates"][0] for o in reversed(lp.chain) if "templates" in o.branding]
+        return b
+
+    def _check_foreign_names(self, doc: ResolvedPolicy, sources: dict) -> None:
+        """Flag another organisation's name left in this organisation's text."""
+        chain_ids = {o.id for o in self.layered.chain}
+        allowed = set(chain_ids)
+        for o in self.layered.chain:
+            if o.kind in ("federation", "trust") and o.id != self.org.id:
+                allowed.update(c.id for c in self.project.organisations.values() if c.extends == o.id)
+        foreign = [o for o in self.project.organisations.values() if o.id not in allowed and len(o.name) >= 4]
+        if not foreign:
+            return
+        pattern = re.compile(r"\b(" + "|".join(re.escape(o.name) for o in sorted(foreign, key=lambda o: -len(o.name))) + r")\b")
+        for rnode in doc.walk():
+            for text in (rnode.title or "", blocks_text(rnode.blocks)):
+                m = pattern.search(text)
+                if m:
+                    src = sources[rnode.id]
+                    where = src.provenance.loc or src.loc
+                    self.report.error(where, f"'{m.group(1)}', another organisation's name, appears in "
+                                      f"{rnode.kind} '{rnode.id}' of {self.org.id}'s {doc.policy_id}",
+                                      "Use {{ organisation }} (or this organisation's own name) instead.")
+                    break
