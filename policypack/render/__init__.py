@@ -1,0 +1,27 @@
+"""Stage 4, render: one writer per format, all reading the same `ResolvedPolicy`.
+
+Each writer is a function `(doc: ResolvedPolicy, ctx: RenderContext) -> bytes`. Writers never
+read YAML or layers; they read the resolved model only (policypack.model's resolved side).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    as_of: dt.date  # "today" for review status; passed in so output is reproducible
+    project_root: Path  # the only folder writers may read assets from
+    template_dir: Path  # the project's templates/ folder
+    # links from a document to its siblings (other formats), relative to the document
+    siblings: dict = field(default_factory=dict)  # format -> relative href
+
+
+def format_date(value) -> str:
+    """'2025-09-01' or a date -> '1 September 2025' (how English policies write dates)."""
+    if value is None or value == "":
+        return ""
+    d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    return f"{d.day} {d.strftime('%B')} {d.year}"
