@@ -74,7 +74,5 @@ class Failed(Exception):
 
 
 def did_you_mean(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""

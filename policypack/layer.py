@@ -26,6 +26,7 @@ class Layered:
     review_history: list
     changes: list  # [Change] model first, then each layer's, root to leaf
     removed: dict = field(default_factory=dict)  # id -> (layer, Loc)
+    unplaced: set = field(default_factory=set)  # ids of insertions that failed (already reported)
     consultation: list = field(default_factory=list)  # [(layer, action, id, Loc)]
 
     @property
@@ -167,6 +168,7 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
                                      node.provenance.outside_slots or outside, node.provenance.edits)
     for ins in pl.insert:
         anchor = find(ins.anchor, ins.loc, f"insert {ins.where}")
+        out.unplaced.update(n.id for n in ins.node.walk())
         if anchor is None:
             continue
         if ins.node.id in idx:
@@ -181,6 +183,7 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
         siblings = idx[anchor.id][1]
         pos = siblings.index(anchor) + (1 if ins.where == "after" else 0)
         siblings.insert(pos, ins.node)
+        out.unplaced.difference_update(n.id for n in ins.node.walk())
         out.consultation.append((org.id, "insert", ins.node.id, ins.loc))
         idx = _index(policy)
     for cid, loc in pl.remove:

@@ -259,6 +259,8 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
     if isinstance(raw, LMap) and "include" in raw:
         return _include(r, raw, kind, library, in_library)
     what = {"section": "a section", "clause": "a clause", "appendix": "an appendix"}[kind]
+    if isinstance(raw, LMap) and isinstance(raw.get("id"), str) and ID_RE.match(raw["id"]):
+        what = f"{kind} '{raw['id']}'"
     m = r.mapping(raw, line, what, APPENDIX_KEYS if kind == "appendix" else NODE_KEYS, {"id"})
     if m is None:
         return None

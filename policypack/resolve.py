@@ -32,6 +32,14 @@ def _env() -> SandboxedEnvironment:
 _ENV = _env()
 
 
+def _line_of(text: str, word: str, loc: Loc) -> Loc:
+    """The line of `loc`'s text on which `word` first appears (the text starts at loc.line)."""
+    for k, line in enumerate(text.splitlines()):
+        if re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", line):
+            return Loc(loc.file, loc.line + k)
+    return loc
+
+
 def add_months(d: dt.date, months: int) -> dt.date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
@@ -169,7 +177,7 @@ class _Resolver:
             if not isinstance(target, str):
                 self.report.error(loc, f"ref() in {what} needs a clause id in quotes", "Write {{ ref('clause-id') }}.")
                 return ""
-            self._check_ref(target, loc, what)
+            self._check_ref(target, _line_of(text, target, loc), what)
             return markup.xref_link(target)
 
         try:
@@ -182,12 +190,7 @@ class _Resolver:
         except jinja2.UndefinedError as exc:
             m = re.search(r"'([^']+)' is undefined", str(exc.message))
             name = m.group(1) if m else str(exc.message)
-            line = loc.line
-            for k, src_line in enumerate(text.splitlines()):
-                if re.search(r"\b" + re.escape(name) + r"\b", src_line):
-                    line = loc.line + k
-                    break
-            self.report.error(Loc(loc.file, line), f"undefined variable '{name}' in {what}",
+            self.report.error(_line_of(text, name, loc), f"undefined variable '{name}' in {what}",
                               (did_you_mean(name, self.context) + " " if did_you_mean(name, self.context) else "")
                               + f"Define '{name}' under 'variables:' in schools/{self.org.id}.yaml or a layer above it.")
         except jinja2.exceptions.SecurityError as exc:
@@ -249,7 +252,7 @@ class _Resolver:
     def _changes(self) -> list:
         rows = []
         names = {o.id: o.name for o in self.layered.chain}
-        all_ids = {n.id for n in self.layered.policy.walk()} | set(self.layered.removed)
+        all_ids = {n.id for n in self.layered.policy.walk()} | set(self.layered.removed) | self.layered.unplaced
         for ch in self.layered.changes:
             if ch.clauses == "all":
                 affected = "All"

@@ -151,6 +151,8 @@ def _build(node, file: str, report: Report, budget: _Budget):
 
 def _scalar(node, line: int):
     value = node.value
+    if node.style in ("|", ">"):  # a block scalar's text starts on the line after its indicator
+        line += 1
     if node.style is None or node.style == "":  # plain scalar: the only kind that may be typed
         low = value.lower() if isinstance(value, str) else value
         if low in ("true", "false"):

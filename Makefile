@@ -1,0 +1,28 @@
+# The two quick-start commands: `make build` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARGS ?=
+
+.PHONY: build test check deps clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+deps: $(VENV)/.installed
+	./scripts/install-system-deps
+
+build: deps
+	$(PY) build.py build $(ARGS)
+
+check: deps
+	$(PY) build.py check
+
+test: deps
+	$(PY) -m pytest -q $(ARGS)
+
+clean:
+	rm -rf outputs $(VENV)
