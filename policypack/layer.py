@@ -57,6 +57,7 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
         out.review.update(org.review)
         if org.review_history is not None:
             out.review_history = org.review_history
+        _fill_everywhere(out, org)
         pl = org.policies.get(policy_id)
         if pl is None:
             continue
@@ -71,6 +72,16 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
         _apply(out, org, pl, report)
         out.changes.extend(pl.changes)
     return out
+
+
+def _fill_everywhere(out: Layered, org: Organisation) -> None:
+    """An organisation-level `fill` applies to every policy that has the slot (the loader checked the ids)."""
+    for node in out.policy.walk():
+        if node.slot and node.id in org.fill:
+            text, loc = org.fill[node.id]
+            node.text, node.text_loc, node.filled = text, loc, True
+            node.provenance = Provenance(org.id, loc, "fill", node.provenance.outside_slots,
+                                         node.provenance.edits + [(org.id, "fill", loc)])
 
 
 def _index(policy: Policy) -> dict:

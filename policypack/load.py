@@ -34,7 +34,7 @@ LAYER_KEYS = POLICY_FIELDS | {"adoption", "approvals", "review", "review_history
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
                               "changes"}
 ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "variables", "branding", "adoption",
-            "approvals", "review", "review_history", "model_revision", "policies"}
+            "approvals", "review", "review_history", "model_revision", "fill", "policies"}
 POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
                "summary", "key_message", "variables", "sections", "appendices", "changes"}
 
@@ -608,6 +608,12 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
     org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
     org.review = _review(r, o.get("review"), o.line_of("review"), what)
     org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)
+    org.fill = r.text_map(o, "fill", what)
+    slots = {n.id for p in policies.values() for n in p.walk() if n.slot}
+    for sid, (_, loc) in org.fill.items():
+        if sid not in slots:
+            r.err(loc.line, f"'{sid}' is not a customisable slot of any policy, so it cannot be filled",
+                  did_you_mean(sid, slots) or "Slots are the clauses marked 'slot: true' in policy_src/.")
     pols = o.get("policies")
     if pols is not None:
         if not isinstance(pols, LMap):

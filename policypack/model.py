@@ -156,6 +156,7 @@ class Organisation:
     review: dict = field(default_factory=dict)
     review_history: Optional[list] = None
     model_revision: Optional[str] = None
+    fill: dict = field(default_factory=dict)  # slot id -> (text, Loc), for every policy that has the slot
     policies: dict = field(default_factory=dict)  # policy id -> PolicyLayer
 
 
