@@ -51,10 +51,9 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
         out.branding.update(org.branding)
         if org.numbering:
             out.fields["numbering"] = (org.numbering, org.loc, org.id)
-        out.adoption.update(org.adoption)
+        _records(out, org.adoption, org.review)
         if org.approvals is not None:
             out.approvals = org.approvals
-        out.review.update(org.review)
         if org.review_history is not None:
             out.review_history = org.review_history
         _fill_everywhere(out, org)
@@ -63,15 +62,39 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
             continue
         for key, (value, loc) in pl.fields.items():
             out.fields[key] = (value, loc, org.id)
-        out.adoption.update(pl.adoption)
+        _records(out, pl.adoption, pl.review)
         if pl.approvals is not None:
             out.approvals = pl.approvals
-        out.review.update(pl.review)
         if pl.review_history is not None:
             out.review_history = pl.review_history
         _apply(out, org, pl, report)
         out.changes.extend(pl.changes)
     return out
+
+
+ADOPTION_RECORD = ("body", "date", "chairs", "chair_title", "statement", "agreed_by", "agreed_date")
+
+
+def _records(out: Layered, adoption: dict, review: dict) -> None:
+    """Merge one layer's adoption and review data.
+
+    The adoption record (who adopted it, when, chairs) is replaced whole by the nearest layer that
+    gives one, so a school never shows its council's board; authorship keys (author, written_by,
+    version ...) are inherited one by one. The review dates come from the nearest layer that dates
+    the policy (review.last_reviewed, else adoption.date, else agreed_date), and an explicit
+    next_review counts only from that layer or a nearer one.
+    """
+    record = {k: v for k, v in adoption.items() if k in ADOPTION_RECORD}
+    if record:
+        out.adoption = {k: v for k, v in out.adoption.items() if k not in ADOPTION_RECORD}
+    out.adoption.update(adoption)
+    last = review.get("last_reviewed") or adoption.get("date") or adoption.get("agreed_date")
+    if last:
+        out.review.pop("next_review", None)
+        out.review["last_reviewed"] = last
+    for key in ("next_review", "cycle_months"):
+        if key in review:
+            out.review[key] = review[key]
 
 
 def _fill_everywhere(out: Layered, org: Organisation) -> None:

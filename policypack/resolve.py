@@ -26,6 +26,8 @@ SLOT_PLACEHOLDER = "[To be completed by each school: {what}]"
 def _env() -> SandboxedEnvironment:
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.globals.clear()  # no range(), dict(), lipsum(), cycler() ...: variables and ref() only
+    # Filters are not part of the clause language, except one: a role at the start of a sentence.
+    env.filters = {"capitalize": lambda s: str(s)[:1].upper() + str(s)[1:]}
     return env
 
 
@@ -109,7 +111,7 @@ class _Resolver:
             consultation=list(lp.consultation),
             model_revision=self.org.model_revision,
         )
-        last = lp.review.get("last_reviewed") or lp.adoption.get("date")
+        last = lp.review.get("last_reviewed")
         doc.last_reviewed = dt.date.fromisoformat(last) if last else None
         if lp.review.get("next_review"):
             doc.next_review = dt.date.fromisoformat(lp.review["next_review"])
@@ -291,13 +293,15 @@ class _Resolver:
         if not foreign:
             return
         pattern = re.compile(r"\b(" + "|".join(re.escape(o.name) for o in sorted(foreign, key=lambda o: -len(o.name))) + r")\b")
-        for rnode in doc.walk():
-            for text in (rnode.title or "", blocks_text(rnode.blocks)):
-                m = pattern.search(text)
-                if m:
-                    src = sources[rnode.id]
-                    where = src.provenance.loc or src.loc
-                    self.report.error(where, f"'{m.group(1)}', another organisation's name, appears in "
-                                      f"{rnode.kind} '{rnode.id}' of {self.org.id}'s {doc.policy_id}",
-                                      "Use {{ organisation }} (or this organisation's own name) instead.")
-                    break
+        places = [(f"{n.kind} '{n.id}'", sources[n.id].provenance.loc or sources[n.id].loc,
+                   (n.title or "") + "\n" + blocks_text(n.blocks)) for n in doc.walk()]
+        fields = self.layered.fields
+        places += [("the title", fields["title"][1], doc.title),
+                   ("the key message", fields["key_message"][1], blocks_text(doc.key_message))]
+        places += [(f"the change of {c.date}", c.loc, c.summary) for c in self.layered.changes]
+        for what, where, text in places:
+            m = pattern.search(text)
+            if m:
+                self.report.error(where, f"'{m.group(1)}', another organisation's name, appears in "
+                                  f"{what} of {self.org.id}'s {doc.policy_id}",
+                                  "Use {{ organisation }} (or this organisation's own name) instead.")
