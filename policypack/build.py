@@ -1,0 +1,124 @@
+"""The build: resolve, render and write each organisation's documents, its pack page and the index.
+
+Output layout: `OUT/<org>/<policy>.html|.pdf|.docx`, `OUT/<org>/index.html`, `OUT/index.html`.
+A document whose resolution reports errors, or whose templates fail, is not written at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import jinja2
+
+from .errors import Loc, Report
+from .model import Branding, OrgInfo, Project
+from .render import RenderContext, format_date
+from .render.html import render_index, render_pack
+from .resolve import resolve
+from .write import write_atomic
+
+FORMATS = ("html", "pdf", "docx")
+FORMAT_LABELS = {"html": "Web page", "pdf": "PDF", "docx": "Word"}
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def template_dir(root: Path) -> Path:
+    """The project's templates/, or policypack's own for a project that has none (e.g. a fixture)."""
+    own = Path(root) / "templates"
+    return own if (own / "base").is_dir() else BUILTIN_TEMPLATES
+
+
+@dataclass
+class Outcome:
+    documents: int = 0
+    files: int = 0
+    failed: list = field(default_factory=list)  # "org/policy"
+
+
+def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date, report: Report,
+          step: Callable[[], None] = lambda: None) -> Outcome:
+    """Build the (org, policy) pairs in `todo` with `writers` ({format: render function}), then the
+    pack pages of their organisations and the index. Problems go into `report`."""
+    out = Path(out)
+    ctx = RenderContext(as_of=as_of, project_root=Path(project.root).resolve(), template_dir=template_dir(project.root))
+    outcome = Outcome()
+    docs = {}  # (org, policy) -> ResolvedPolicy, or None when it failed
+    for oid, pid in todo:
+        docs[oid, pid] = _document(project, oid, pid, writers, out / oid, ctx, report, outcome)
+        step()
+    for oid in dict.fromkeys(oid for oid, _ in todo):
+        _pack(project, oid, docs, out / oid, ctx)
+        outcome.files += 1
+    write_atomic(out / "index.html", render_index(_tree(project, None, out), ctx))
+    outcome.files += 1
+    return outcome
+
+
+def _document(project, oid, pid, writers, folder: Path, ctx, report: Report, outcome: Outcome):
+    doc_report = Report()
+    doc = resolve(project, oid, pid, doc_report)
+    report.extend(doc_report)
+    if doc_report.errors:
+        outcome.failed.append(f"{oid}/{pid}")
+        return None
+    formats = [f for f in FORMATS if f in writers or (folder / f"{pid}.{f}").exists()]
+    doc_ctx = replace(ctx, siblings={f: f"{pid}.{f}" for f in formats if f != "html"})
+    try:
+        files = {fmt: render(doc, doc_ctx) for fmt, render in writers.items()}
+    except jinja2.TemplateError as exc:
+        report.error(_template_loc(exc, ctx.project_root),
+                     f"template error while building {oid}/{pid}: {exc.message or exc}",
+                     "Fix the organisation's template override, or remove it to use the default.")
+        outcome.failed.append(f"{oid}/{pid}")
+        return None
+    for fmt, data in files.items():
+        write_atomic(folder / f"{pid}.{fmt}", data)
+    outcome.documents += 1
+    outcome.files += len(files)
+    return doc
+
+
+def _template_loc(exc: jinja2.TemplateError, root: Path) -> Loc:
+    """Where in which template the error is: syntax errors say so, runtime errors are in the traceback."""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not filename:  # the innermost template frame
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename.endswith(".j2"):
+                filename, line = frame.f_code.co_filename, lineno
+    path = Path(filename or "templates")
+    return Loc(str(path.relative_to(root)) if path.is_relative_to(root) else str(path), line or 0)
+
+
+def _pack(project: Project, oid: str, docs: dict, folder: Path, ctx: RenderContext) -> None:
+    """The organisation's pack page: every policy it publishes, built in this run or earlier."""
+    org = project.organisations[oid]
+    rows, branding = [], None
+    for pid in project.published(oid):
+        if (oid, pid) in docs:
+            doc = docs[oid, pid]
+        else:  # not asked for this time: list it as the files on disk show it
+            quiet = Report()
+            doc = resolve(project, oid, pid, quiet)
+            doc = None if quiet.errors else doc
+        if doc is None:
+            policy = project.policies[pid]
+            rows.append({"title": policy.title, "reference": policy.reference, "failed": True, "status": "unknown",
+                         "last_reviewed": "", "next_review": "", "links": []})
+            continue
+        branding = branding or doc.branding
+        rows.append({"title": doc.title, "reference": doc.reference, "failed": False,
+                     "status": doc.review_status(ctx.as_of), "last_reviewed": format_date(doc.last_reviewed),
+                     "next_review": format_date(doc.next_review),
+                     "links": [(FORMAT_LABELS[f], f"{pid}.{f}") for f in FORMATS if (folder / f"{pid}.{f}").exists()]})
+    info = OrgInfo(org.id, org.name, org.kind, [(o.id, o.name, o.kind) for o in project.chain(oid)])
+    write_atomic(folder / "index.html", render_pack(info, rows, branding or Branding(), ctx))
+
+
+def _tree(project: Project, parent, out: Path) -> list:
+    return [{"name": o.name, "kind": o.kind.replace("-", " "),
+             "href": f"{o.id}/index.html" if (out / o.id / "index.html").exists() else "",
+             "children": _tree(project, o.id, out)}
+            for o in project.children(parent)]

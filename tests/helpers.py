@@ -1,0 +1,55 @@
+"""Helpers the tests share: reading PDFs back with poppler's pdftotext."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+# A margin label: "3.2", "3.2.", "A1.2", "17", "17.", "(a)", "(iv)", then a space or the end of the line.
+_LABEL = re.compile(r"\s*(A?\d+(?:\.\d+)+\.?|\d+\.?|\([a-z]+\))(?:\s+(.*))?$")
+_DOTTED = re.compile(r"\d+(?:\.\d+)+\.?")
+_LEADER = re.compile(r"(?:\. ?){4,}")
+
+
+def pdf_pages(pdf_path, layout: bool = True) -> list[str]:
+    """The text of each page, as pdftotext lays it out."""
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(pdf_path), "-"]
+    text = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+def pdf_paragraph_numbers(pdf_path) -> list[str]:
+    """The clause numbers printed in the margin, in reading order, read from the PDF's text.
+
+    A line counts when its first token looks like a label ("1.2", "1.2.", "A1.1", "(a)", "(iv)", or
+    "7" in the flat style). Contents lines (dot leaders) and lines starting with a date are skipped.
+    In the decimal styles a bare number is a section heading, not a clause, so bare numbers count
+    only when the document has no dotted clause numbers, and then only in sequence 1, 2, 3 ...
+    (so a wrapped line starting with a number is not taken for a paragraph). Lettered and roman
+    list items inside clause text look the same as lettered sub-clauses and are read too.
+    """
+    tokens = []
+    for page in pdf_pages(pdf_path):
+        for line in page.splitlines():
+            m = _LABEL.match(line)
+            if not m or _LEADER.search(line):
+                continue
+            token, rest = m.group(1), m.group(2) or ""
+            if token.rstrip(".").isdigit() and rest.startswith(MONTHS):
+                continue
+            tokens.append(token)
+    dotted = any(_DOTTED.fullmatch(t) for t in tokens)
+    out, expected = [], 1
+    for t in tokens:
+        if t.rstrip(".").isdigit():
+            if dotted or int(t.rstrip(".")) != expected:
+                continue
+            expected += 1
+        out.append(t)
+    return out
+
+
+def html_files(folder: Path) -> list[Path]:
+    return sorted(Path(folder).rglob("*.html"))
