@@ -4,12 +4,15 @@ Exit status: 0 clean, 1 problems found in the input (or a failed build), 2 bad u
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 
+from .build import FORMATS, build as build_pack
 from .errors import Failed, Report
 from .load import load_project
 from .resolve import resolve
@@ -84,6 +87,8 @@ def check(root, schools):
     todo = pairs(project, schools)
     for oid, pid in todo:
         resolve(project, oid, pid, report)
+    from .versions import check_stale  # overrides the model changed since model_revision: warnings
+    check_stale(project, todo, report)
     _print_report(report)
     if report.errors:
         click.echo(f"{len(report.errors)} problem(s), {len(report.warnings)} warning(s) in "
@@ -166,3 +171,80 @@ def explain(root, school, policy, as_json):
             for layer, action, cid, loc in doc.consultation:
                 click.echo(f"  {layer}: {action} {cid} ({loc})")
     sys.exit(1 if report.errors else 0)
+
+
+def _formats(ctx, param, value):
+    names = [n.strip().lower() for v in value for n in v.split(",") if n.strip()]
+    for n in names:
+        if n not in FORMATS:
+            raise click.BadParameter(f"unknown format '{n}' (choose from {', '.join(FORMATS)})")
+    return tuple(f for f in FORMATS if f in names) or FORMATS
+
+
+def _as_of(ctx, param, value):
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date: write it as YYYY-MM-DD") from None
+
+
+def _writers(formats) -> dict:
+    writers = {}
+    if "html" in formats:
+        from .render.html import render_html
+        writers["html"] = render_html
+    if "pdf" in formats:
+        from .render.pdf import render_pdf
+        writers["pdf"] = render_pdf
+    if "docx" in formats:
+        try:
+            from .render.docx import render_docx
+        except ModuleNotFoundError as exc:
+            if exc.name != "policypack.render.docx":
+                raise
+            click.echo("notice: the DOCX writer is not available yet; skipping docx.", err=True)
+        else:
+            writers["docx"] = render_docx
+    return writers
+
+
+@main.command("build")
+@root_option
+@click.option("--school", "schools", multiple=True, metavar="ID", help="Build only this organisation (repeatable).")
+@click.option("--policy", "policies", multiple=True, metavar="ID", help="Build only this policy (repeatable).")
+@click.option("--format", "formats", multiple=True, callback=_formats, metavar="LIST",
+              help="html, pdf, docx: repeatable or comma-separated. Default: all three.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder. Default: outputs/ in the project folder.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=_as_of,
+              help="The date review status is judged on. Default: today.")
+def build_cmd(root, schools, policies, formats, out, as_of):
+    """Write each organisation's policies as HTML, PDF and DOCX, a pack page per organisation
+    (OUT/<org>/index.html) and an index of all organisations (OUT/index.html)."""
+    started = time.monotonic()
+    project = load_or_exit(root)
+    todo = pairs(project, schools, policies)
+    if not todo:
+        raise click.UsageError("nothing to build: no organisation asked for publishes the policies asked for")
+    writers = _writers(formats)
+    out = out if out is not None else root / "outputs"
+    report = Report()
+    if len(todo) > 3 and sys.stderr.isatty():
+        with click.progressbar(length=len(todo), label="Building", file=sys.stderr) as bar:
+            outcome = build_pack(project, todo, writers, out, as_of, report, step=lambda: bar.update(1))
+    else:
+        outcome = build_pack(project, todo, writers, out, as_of, report)
+    _print_report(report)
+    click.echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files) into {out} "
+               f"in {time.monotonic() - started:.1f} s; {len(outcome.failed)} failed.")
+    if outcome.failed:
+        click.echo("not built, because of the problems above: " + ", ".join(outcome.failed), err=True)
+        sys.exit(1)
+
+
+from .cli_versions import diff, review  # noqa: E402
+
+main.add_command(diff)
+main.add_command(review)

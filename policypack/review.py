@@ -1,0 +1,133 @@
+"""Review dates for every organisation and published policy, and how far each is behind the model.
+
+`review_rows(project, as_of)` gives one dict per (organisation, policy):
+
+* adopted, last_reviewed, next_review (ISO dates or ""), status (overdue | due-soon | current |
+  unknown, from `ResolvedPolicy.review_status`);
+* model_revision: the revision the organisation last reviewed against (its `model_revision`);
+* latest_revision: `versions.latest_revision` (newest v* tag reachable from HEAD, else HEAD's hash);
+* behind: how many clauses its parents or the model added, removed or changed (beyond
+  cross-reference numbers) or retitled between model_revision and the current sources, with the
+  organisation's own edits left out on both sides (its choices of variants and optional clauses
+  kept: `versions.without_own_edits`); "unknown" when there is no model_revision or
+  it cannot be read.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+
+from .diff import diff_policies
+from .errors import Failed, Report
+from .model import Project
+from .render import format_date
+from .resolve import resolve
+from .versions import RevisionError, inherited, latest_revision, load_at
+
+COLUMNS = ("organisation", "policy", "adopted", "last_reviewed", "next_review", "status", "model_revision",
+           "latest_revision", "behind")
+HEADINGS = ("Organisation", "Policy", "Adopted", "Last reviewed", "Next review", "Status", "Reviewed against",
+            "Latest model", "Changes behind")
+
+
+def review_rows(project: Project, as_of: dt.date) -> list:
+    latest = latest_revision(project.root) or "unknown"
+    then_projects: dict = {}
+    rows = []
+    for oid in sorted(project.organisations):
+        org = project.organisations[oid]
+        for pid in project.published(oid):
+            doc = resolve(project, oid, pid, Report())
+            rev = org.model_revision
+            behind = "unknown"
+            if rev:
+                if rev not in then_projects:
+                    try:
+                        then_projects[rev] = load_at(rev, project.root)
+                    except (RevisionError, Failed):
+                        then_projects[rev] = None
+                then = then_projects[rev]
+                if then is not None and pid in then.policies:
+                    behind = len(diff_policies(inherited(then, org, pid, True), inherited(project, org, pid, True)).substantive_ids())
+            rows.append({
+                "organisation": oid, "organisation_name": org.name, "policy": pid, "policy_title": doc.title,
+                "adopted": doc.adoption.get("date", ""),
+                "last_reviewed": doc.last_reviewed.isoformat() if doc.last_reviewed else "",
+                "next_review": doc.next_review.isoformat() if doc.next_review else "",
+                "status": doc.review_status(as_of),
+                "model_revision": rev or "", "latest_revision": latest, "behind": behind,
+            })
+    return rows
+
+
+def review_table(rows: list) -> str:
+    table = [HEADINGS] + [tuple(str(r[c]) for c in COLUMNS) for r in rows]
+    widths = [max(len(row[k]) for row in table) for k in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+def review_csv(rows: list) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+_STATUS = {"overdue": "Overdue", "due-soon": "Due within 90 days", "current": "Current", "unknown": "Unknown"}
+
+
+def review_html(rows: list, as_of: dt.date) -> bytes:
+    e = lambda v: html.escape(str(v), quote=True)  # noqa: E731
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in _STATUS}
+    body = []
+    for r in rows:
+        cells = [f'<th scope="row">{e(r["organisation_name"])}</th>', f"<td>{e(r['policy_title'])}</td>"]
+        cells += [f"<td>{e(format_date(r[c]))}</td>" for c in ("adopted", "last_reviewed", "next_review")]
+        cells.append(f'<td class="{e(r["status"])}">{e(_STATUS[r["status"]])}</td>')
+        cells += [f"<td>{e(r[c] or 'none recorded')}</td>" for c in ("model_revision", "latest_revision")]
+        cells.append(f"<td>{e(r['behind'])}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f'<th scope="col">{e(h)}</th>' for h in HEADINGS)
+    summary = ", ".join(f"{n} {_STATUS[s].lower()}" for s, n in counts.items() if n)
+    page = f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Policy review dates as of {e(format_date(as_of))}</title>
+<style>
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; line-height: 1.5; margin: 0; color: #1a1a1a; }}
+main {{ max-width: 72rem; margin: 0 auto; padding: 1.5rem; }}
+.wrap {{ overflow-x: auto; }}
+table {{ border-collapse: collapse; width: 100%; }}
+th, td {{ border: 1px solid #8a8a8a; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }}
+thead th {{ background: #e8ecf1; }}
+.overdue {{ font-weight: bold; color: #8a1111; }}
+.due-soon {{ font-weight: bold; color: #6b4500; }}
+</style>
+</head>
+<body>
+<main>
+<h1>Policy review dates as of {e(format_date(as_of))}</h1>
+<p>{e(summary or 'No policies.')}. A policy is due soon when its next review is within 90 days.
+&ldquo;Changes behind&rdquo; counts the clauses the model (or a parent organisation) has added, removed,
+changed or retitled since the revision the organisation last reviewed against.</p>
+<div class="wrap" role="region" aria-label="Review dates table" tabindex="0">
+<table>
+<caption>Every organisation&rsquo;s published policies</caption>
+<thead><tr>{head}</tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody>
+</table>
+</div>
+</main>
+</body>
+</html>
+"""
+    return page.encode("utf-8")
