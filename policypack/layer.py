@@ -81,8 +81,8 @@ def _records(out: Layered, adoption: dict, review: dict) -> None:
     The adoption record (who adopted it, when, chairs) is replaced whole by the nearest layer that
     gives one, so a school never shows its council's board; authorship keys (author, written_by,
     version ...) are inherited one by one. The review dates come from the nearest layer that dates
-    the policy (review.last_reviewed, else adoption.date, else agreed_date), and an explicit
-    next_review counts only from that layer or a nearer one.
+    the policy (review.last_reviewed, else adoption.date, else agreed_date); the nearest explicit
+    next_review is kept, and `resolve` uses it unless the policy was reviewed after that date.
     """
     record = {k: v for k, v in adoption.items() if k in ADOPTION_RECORD}
     if record:
@@ -90,7 +90,6 @@ def _records(out: Layered, adoption: dict, review: dict) -> None:
     out.adoption.update(adoption)
     last = review.get("last_reviewed") or adoption.get("date") or adoption.get("agreed_date")
     if last:
-        out.review.pop("next_review", None)
         out.review["last_reviewed"] = last
     for key in ("next_review", "cycle_months"):
         if key in review:

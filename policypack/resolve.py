@@ -75,7 +75,9 @@ class _Resolver:
         lp = self.layered
         policy = lp.policy
         sections = [self._number(n, 1, [i]) for i, n in enumerate(self._enabled(policy.sections), 1)]
-        appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(policy.appendices), 1)]
+        generated_data = {"changes": lp.changes, "review-history": lp.review_history}
+        shown = [n for n in policy.appendices if not n.generated or generated_data[n.generated]]
+        appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
         self.context = self._context()
         sources = {n.id: n for n in policy.walk()}
         for rnode in [r for top in sections + appendices for r in top.walk()]:
@@ -113,8 +115,9 @@ class _Resolver:
         )
         last = lp.review.get("last_reviewed")
         doc.last_reviewed = dt.date.fromisoformat(last) if last else None
-        if lp.review.get("next_review"):
-            doc.next_review = dt.date.fromisoformat(lp.review["next_review"])
+        explicit = dt.date.fromisoformat(lp.review["next_review"]) if lp.review.get("next_review") else None
+        if explicit and (doc.last_reviewed is None or explicit > doc.last_reviewed):
+            doc.next_review = explicit
         elif doc.last_reviewed:
             doc.next_review = add_months(doc.last_reviewed, doc.review_cycle_months)
         self._check_foreign_names(doc, sources)
