@@ -5,6 +5,8 @@ html.parser, poppler's pdftotext and pypdf.
 """
 from __future__ import annotations
 
+import html
+
 import datetime as dt
 import http.server
 import re
@@ -153,7 +155,10 @@ def built(request, tmp_path_factory):
 
 def test_every_document_and_page_is_written(built):
     root, out, docs = built
-    assert (out / "index.html").is_file()
+    assert 'href="review.html"' in (out / "index.html").read_text(encoding="utf-8")
+    schedule = (out / "review.html").read_text(encoding="utf-8")
+    for doc in docs.values():
+        assert html.escape(doc.org.name) in schedule
     for (org, policy) in docs:
         for ext in ("html", "pdf"):
             assert (out / org / f"{policy}.{ext}").stat().st_size > 1000

@@ -272,6 +272,6 @@ def render_pack(org, rows: list, branding, ctx: RenderContext) -> bytes:
     return render_page("pack.html.j2", branding, ctx, org={"name": org.name, "parents": parents(org)}, rows=rows)
 
 
-def render_index(tree: list, ctx: RenderContext) -> bytes:
+def render_index(tree: list, ctx: RenderContext, review_href: str = "") -> bytes:
     """The index of all organisations; `tree` holds dicts: name, kind, href, children."""
-    return render_page("index.html.j2", Branding(), ctx, tree=tree)
+    return render_page("index.html.j2", Branding(), ctx, tree=tree, review_href=review_href)
