@@ -16,9 +16,9 @@ import jinja2
 from .errors import Loc, Report
 from .model import Branding, OrgInfo, Project
 from .render import RenderContext, format_date
-from .render.html import render_index, render_pack
+from .render.html import render_index, render_pack, render_review
 from .resolve import resolve
-from .review import review_html, review_rows
+from .review import review_rows
 from .write import write_atomic
 
 FORMATS = ("html", "pdf", "docx")
@@ -53,7 +53,7 @@ def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date
     for oid in dict.fromkeys(oid for oid, _ in todo):
         _pack(project, oid, docs, out / oid, ctx)
         outcome.files += 1
-    write_atomic(out / "review.html", review_html(review_rows(project, as_of), as_of))
+    write_atomic(out / "review.html", render_review(review_rows(project, as_of), ctx))
     write_atomic(out / "index.html", render_index(_tree(project, None, out), ctx, review_href="review.html"))
     outcome.files += 2
     return outcome

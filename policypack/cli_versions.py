@@ -13,7 +13,10 @@ from .errors import Failed, Report, did_you_mean
 from .redline import Redline, render_entry, render_html, render_json, render_text
 from .redline_docx import render_redline_docx
 from .resolve import resolve
-from .review import review_csv, review_html, review_rows, review_table
+from .build import template_dir
+from .render import RenderContext
+from .render.html import render_review
+from .review import review_csv, review_rows, review_table
 from .versions import RecordError, RevisionError, inherited, label, load_at, record_change, stale_texts
 from .write import write_atomic
 
@@ -167,7 +170,11 @@ def review(root, as_of, formats, out):
              "json": lambda: json.dumps({"as_of": as_of.isoformat(), "rows": rows}, indent=2, ensure_ascii=False) + "\n"}
     ext = {"table": "txt", "csv": "csv", "json": "json", "html": "html"}
     for f in formats:
-        data = review_html(rows, as_of) if f == "html" else texts[f]().encode("utf-8")
+        if f == "html":
+            ctx = RenderContext(as_of=as_of, project_root=Path(root).resolve(), template_dir=template_dir(root))
+            data = render_review(rows, ctx)
+        else:
+            data = texts[f]().encode("utf-8")
         if out is None and f != "html":
             click.echo(data.decode("utf-8"), nl=False)
             continue

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import html
 import io
 
 from .diff import diff_policies
 from .errors import Failed, Report
 from .model import Project
-from .render import format_date
 from .resolve import resolve
 from .versions import RevisionError, inherited, latest_revision, load_at
 
@@ -78,56 +76,5 @@ def review_csv(rows: list) -> str:
     return buf.getvalue()
 
 
-_STATUS = {"overdue": "Overdue", "due-soon": "Due within 90 days", "current": "Current", "unknown": "Unknown"}
 
 
-def review_html(rows: list, as_of: dt.date) -> bytes:
-    e = lambda v: html.escape(str(v), quote=True)  # noqa: E731
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in _STATUS}
-    body = []
-    for r in rows:
-        cells = [f'<th scope="row">{e(r["organisation_name"])}</th>', f"<td>{e(r['policy_title'])}</td>"]
-        cells += [f"<td>{e(format_date(r[c]))}</td>" for c in ("adopted", "last_reviewed", "next_review")]
-        cells.append(f'<td class="{e(r["status"])}">{e(_STATUS[r["status"]])}</td>')
-        cells += [f"<td>{e(r[c] or 'none recorded')}</td>" for c in ("model_revision", "latest_revision")]
-        cells.append(f"<td>{e(r['behind'])}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f'<th scope="col">{e(h)}</th>' for h in HEADINGS)
-    summary = ", ".join(f"{n} {_STATUS[s].lower()}" for s, n in counts.items() if n)
-    page = f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Policy review dates as of {e(format_date(as_of))}</title>
-<style>
-body {{ font-family: "DejaVu Sans", Arial, sans-serif; line-height: 1.5; margin: 0; color: #1a1a1a; }}
-main {{ max-width: 72rem; margin: 0 auto; padding: 1.5rem; }}
-.wrap {{ overflow-x: auto; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 1px solid #8a8a8a; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }}
-thead th {{ background: #e8ecf1; }}
-.overdue {{ font-weight: bold; color: #8a1111; }}
-.due-soon {{ font-weight: bold; color: #6b4500; }}
-</style>
-</head>
-<body>
-<main>
-<h1>Policy review dates as of {e(format_date(as_of))}</h1>
-<p>{e(summary or 'No policies.')}. A policy is due soon when its next review is within 90 days.
-&ldquo;Changes behind&rdquo; counts the clauses the model (or a parent organisation) has added, removed,
-changed or retitled since the revision the organisation last reviewed against.</p>
-<div class="wrap" role="region" aria-label="Review dates table" tabindex="0">
-<table>
-<caption>Every organisation&rsquo;s published policies</caption>
-<thead><tr>{head}</tr></thead>
-<tbody>
-{chr(10).join(body)}
-</tbody>
-</table>
-</div>
-</main>
-</body>
-</html>
-"""
-    return page.encode("utf-8")

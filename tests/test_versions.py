@@ -343,7 +343,7 @@ def test_review_status_flips_around_the_due_date(repo):
     run("review", "--root", repo, "--as-of", "2026-05-17", "--format", "csv,html", "--out", out)
     assert "demo-school,Demo Primary School,demo,Demo policy,2025-05-16" in (out / "review.csv").read_text()
     page = (out / "review.html").read_text()
-    assert '<html lang="en-GB">' in page and '<th scope="col">Status</th>' in page and "Overdue" in page
+    assert '<html lang="en-GB">' in page and '<th scope="col">Status</th>' in page and "Review overdue" in page
 
 
 def test_docx_falls_back_to_plain_styles(repo, monkeypatch):

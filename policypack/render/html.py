@@ -272,6 +272,17 @@ def render_pack(org, rows: list, branding, ctx: RenderContext) -> bytes:
     return render_page("pack.html.j2", branding, ctx, org={"name": org.name, "parents": parents(org)}, rows=rows)
 
 
+def render_review(rows: list, ctx: RenderContext) -> bytes:
+    """The review schedule; `rows` as `review.review_rows` gives them."""
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUS_TEXT}
+    summary = ", ".join(f"{n} {STATUS_TEXT[s].lower()}" for s, n in counts.items() if n)
+    cells = [{"organisation": r["organisation_name"], "policy": r["policy_title"], "status": r["status"],
+              "adopted": format_date(r["adopted"]), "last_reviewed": format_date(r["last_reviewed"]),
+              "next_review": format_date(r["next_review"]), "model_revision": r["model_revision"] or "",
+              "latest_revision": r["latest_revision"], "behind": str(r["behind"])} for r in rows]
+    return render_page("review.html.j2", Branding(), ctx, rows=cells, summary=summary)
+
+
 def render_index(tree: list, ctx: RenderContext, review_href: str = "") -> bytes:
     """The index of all organisations; `tree` holds dicts: name, kind, href, children."""
     return render_page("index.html.j2", Branding(), ctx, tree=tree, review_href=review_href)

@@ -1,0 +1,751 @@
+"""DOCX writer: the resolved policy as a Word document people can keep editing.
+
+Real styles throughout (Title, Heading 1-3, a custom paragraph style per clause level and per list
+level), so Word's navigation pane, style gallery and accessibility checker work. Clause numbers and
+list markers are literal text followed by a tab over a hanging indent: Word's automatic numbering
+would renumber them and never restarts where a policy needs it to.
+
+Every section, clause and appendix carries a bookmark; cross-references and the contents are
+internal hyperlinks to those bookmarks. The contents is a real TOC field whose result is already
+filled in. Its page numbers come from laying the document out with LibreOffice, when it is
+installed: render with placeholder numbers, convert to PDF, read the page of each heading from the
+PDF outline, and render again with those numbers. Contents entries wrap before a band kept for the
+page number, so the numbers never change the layout and one pass is enough.
+
+Output is deterministic: the same policy gives the same bytes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Optional
+
+import docx
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Cm, Pt, RGBColor
+from lxml import etree
+
+from ..model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text,
+                     XRef, blocks_text, list_marker)
+from . import RenderContext, format_date
+
+# ---- geometry (A4) -------------------------------------------------------------------------
+PAGE_WIDTH, PAGE_HEIGHT = Cm(21.0), Cm(29.7)
+MARGIN_X, MARGIN_Y = Cm(2.2), Cm(2.4)
+TEXT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+NUMBER_COLUMN = Cm(1.75)  # width of the clause-number column; a clause of level L is numbered at (L-2) columns
+LIST_INSET = Cm(0.5)  # list markers sit this far inside the text of their clause
+LIST_STEP = Cm(0.75)  # width of a list marker column
+MAX_CLAUSE_STYLE = 4  # clause levels with a style of their own; deeper levels shift Clause 4
+MAX_LIST_STYLE = 3
+BODY_SIZE = Pt(10.5)
+LOGO_HEIGHT = Cm(2.2)
+PAGE_NUMBER_BAND = Cm(1.2)  # right indent of contents entries; the page number sits in it
+EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+SOFFICE_TIMEOUT = 180  # seconds for one conversion
+
+GREY = "555555"
+RULE = "A6A6A6"
+
+TEMPLATE_STYLES = {"Normal", "Title", "Subtitle", "heading 1", "heading 2", "heading 3", "TOC Heading", "header",
+                   "footer"}  # python-docx template styles this writer redefines; the rest are removed
+ADOPTION_LINES = (  # adoption key -> label on the cover ("chairs" takes its label from chair_title)
+    ("body", "Adopted by"), ("date", "Date adopted"), ("chairs", None),
+    ("written_by", "Written by"), ("written_date", "Date written"),
+    ("agreed_by", "Agreed by"), ("agreed_date", "Date agreed"),
+    ("author", "Author"), ("address", "Address"), ("created", "Date created"),
+)
+ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
+
+
+def render_docx(doc: ResolvedPolicy, ctx: RenderContext, page_numbers: Optional[bool] = None) -> bytes:
+    """The policy as DOCX bytes. `page_numbers`: lay the document out with LibreOffice to put page
+    numbers in the contents (default: when `soffice` is installed). Without them the contents
+    entries are still hyperlinked; Word fills the numbers in when the user updates the field."""
+    if page_numbers is None:
+        page_numbers = can_lay_out()
+    if not page_numbers:
+        return _Builder(doc, ctx, None).build()
+    # contents titles wrap before the page-number band, so placeholder numbers lay out exactly as the
+    # real ones will: one layout pass finds every page
+    tops = doc.sections + doc.appendices
+    pages = heading_pages(_Builder(doc, ctx, ["0"] * len(tops)).build())
+    if pages is None or len(pages) != len(tops):
+        warnings.warn(f"LibreOffice could not lay out {doc.org.id}/{doc.policy_id}: "
+                      "the DOCX contents has no page numbers")
+        pages = None
+    return _Builder(doc, ctx, pages).build()
+
+
+# ---- layout with LibreOffice -----------------------------------------------------------------
+def can_lay_out() -> bool:
+    if not shutil.which("soffice"):
+        return False
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def convert_to_pdf(data: bytes, folder: Path) -> Path:
+    """Convert DOCX bytes to PDF with headless LibreOffice in `folder`, with a private profile so
+    parallel conversions never share (and lock) one."""
+    src = folder / "policy.docx"
+    src.write_bytes(data)
+    profile = folder / "lo-profile"
+    subprocess.run([shutil.which("soffice") or "soffice", f"-env:UserInstallation={profile.as_uri()}",
+                    "--headless", "--norestore", "--convert-to", "pdf", "--outdir", str(folder), str(src)],
+                   check=True, capture_output=True, timeout=SOFFICE_TIMEOUT)
+    pdf = folder / "policy.pdf"
+    if not pdf.exists():
+        raise RuntimeError("LibreOffice wrote no PDF")
+    return pdf
+
+
+def outline_pages(pdf: Path) -> list:
+    """Page number (1-based, as a string) of each top-level entry of the PDF outline: LibreOffice
+    writes one per Heading 1, in document order."""
+    import pypdf
+
+    reader = pypdf.PdfReader(str(pdf))
+    return [str(reader.get_destination_page_number(item) + 1) for item in reader.outline
+            if not isinstance(item, list)]
+
+
+def heading_pages(data: bytes) -> Optional[list]:
+    """Where each section and appendix heading lands when LibreOffice lays the DOCX out."""
+    from pypdf.errors import PyPdfError
+
+    with tempfile.TemporaryDirectory(prefix="policypack-docx-") as tmp:
+        try:
+            return outline_pages(convert_to_pdf(data, Path(tmp)))
+        except (OSError, subprocess.SubprocessError, RuntimeError, PyPdfError):
+            return None
+
+
+# ---- names -----------------------------------------------------------------------------------
+def bookmark_name(anchor: str) -> str:
+    """A Word bookmark name for an anchor: starts with a letter, letters/digits/underscores, at most
+    40 characters; long anchors keep a prefix and a short hash so names stay unique."""
+    name = re.sub(r"[^A-Za-z0-9]", "_", anchor)
+    if not name[:1].isalpha():
+        name = "b" + name
+    if len(name) > 40:
+        name = name[:31] + "_" + hashlib.sha1(anchor.encode()).hexdigest()[:8]
+    return name
+
+
+def heading_text(node: RNode) -> str:
+    """The heading as printed: number, tab, title (appendices: "Appendix 1 – Title")."""
+    if node.kind == "appendix":
+        return node.heading
+    if node.label and node.title:
+        return f"{node.label}\t{node.title}"
+    return node.title or node.label
+
+
+def _hex(colour: str) -> str:
+    return colour.lstrip("#").upper()
+
+
+def _tint(colour: str, amount: float = 0.9) -> str:
+    """`colour` mixed with white (0.9: a light background tint)."""
+    rgb = bytes.fromhex(_hex(colour))
+    return "".join(f"{round(c + (255 - c) * amount):02X}" for c in rgb)
+
+
+# ---- the document ----------------------------------------------------------------------------
+class _Builder:
+    def __init__(self, doc: ResolvedPolicy, ctx: RenderContext, pages: Optional[list]):
+        self.doc = doc
+        self.ctx = ctx
+        self.pages = pages  # page of each section and appendix heading, or None
+        self.d = docx.Document()
+        self.next_bookmark = 0
+        self.colour = _hex(doc.branding.colour)
+        self.known_anchors = {n.anchor for n in doc.walk()}
+
+    def build(self) -> bytes:
+        self._page_setup()
+        self._styles()
+        self._cover()
+        self._contents()
+        self._key_message()
+        for n in self.doc.sections + self.doc.appendices:
+            self._node(n)
+        self._running_header_footer()
+        self._properties()
+        self._drop_template_parts()
+        out = io.BytesIO()
+        self.d.save(out)
+        return _deterministic_zip(out.getvalue())
+
+    # ---- page and styles ----------------------------------------------------------------
+    def _page_setup(self):
+        s = self.d.sections[0]
+        s.page_width, s.page_height = PAGE_WIDTH, PAGE_HEIGHT
+        s.left_margin = s.right_margin = MARGIN_X
+        s.top_margin = s.bottom_margin = MARGIN_Y
+        s.header_distance = s.footer_distance = Cm(1.1)
+        s.different_first_page_header_footer = True  # the cover has no running header or footer
+
+    def _styles(self):
+        b = self.doc.branding
+        styles = self.d.styles
+        for st in styles.element.findall(qn("w:style")):  # the template's other 150 styles: unused clutter
+            if st.get(qn("w:default")) != "1" and st.find(qn("w:name")).get(qn("w:val")) not in TEMPLATE_STYLES:
+                styles.element.remove(st)
+        defaults = styles.element.find(qn("w:docDefaults"))
+        rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+        _set_fonts(rpr, b.font)
+        rpr.find(qn("w:lang")).set(qn("w:val"), "en-GB")
+        for el in rpr.findall(qn("w:sz")) + rpr.findall(qn("w:szCs")):
+            el.set(qn("w:val"), str(int(BODY_SIZE.pt * 2)))
+        ppr = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr"))
+        spacing = ppr.find(qn("w:spacing"))
+        spacing.set(qn("w:after"), "120")
+        spacing.set(qn("w:line"), "264")
+        lang = self.d.settings.element.find(qn("w:themeFontLang"))
+        if lang is not None:
+            lang.set(qn("w:val"), "en-GB")
+
+        S = NUMBER_COLUMN
+        self._pstyle("Normal", None)
+        self._pstyle("Title", "Normal", size=24, bold=True, colour=self.colour, after=4)
+        self._pstyle("Subtitle", "Normal", size=12, colour=GREY, after=18)
+        self._pstyle("Organisation Name", "Normal", size=14, bold=True, colour=self.colour, before=12, after=2)
+        self._pstyle("Cover Detail", "Normal", left=Cm(4.5), hanging=Cm(4.5), after=2)
+        self._pstyle("Heading 1", "Normal", size=14, bold=True, colour=self.colour, before=16, after=6,
+                     left=S, hanging=S, keep=True, outline=0)
+        self._pstyle("Heading 2", "Normal", size=BODY_SIZE.pt, bold=True, colour=self.colour, before=8, after=4,
+                     left=S, hanging=S, keep=True, outline=1)
+        self._pstyle("Heading 3", "Normal", size=BODY_SIZE.pt, bold=True, before=6, after=3,
+                     left=2 * S, hanging=S, keep=True, outline=2)
+        self._pstyle("TOC Heading", "Normal", size=14, bold=True, colour=self.colour, after=10, outline=9)
+        # titles wrap before a band kept for the page number, so numbers of any width lay out alike
+        self._pstyle("toc 1", "Normal", left=S, hanging=S, right=PAGE_NUMBER_BAND, after=4,
+                     tabs=[(TEXT_WIDTH, "right", "dot")])
+        for level in range(2, MAX_CLAUSE_STYLE + 1):
+            self._pstyle(f"Clause {level}", "Normal", left=(level - 1) * S, hanging=S)
+            self._pstyle(f"Clause Text {level}", "Normal", left=(level - 1) * S)
+        for depth in range(1, MAX_LIST_STYLE + 1):
+            text = S + LIST_INSET + depth * LIST_STEP  # lists are styled for a level-2 clause
+            self._pstyle(f"List Item {depth}", "Normal", left=text, hanging=LIST_STEP, after=3)
+            self._pstyle(f"List Text {depth}", "Normal", left=text, after=3)
+        self._pstyle("Table Text", "Normal", before=2, after=2)
+        self._pstyle("Key Message", "Normal", after=0, box=(self.colour, _tint(b.colour)))
+        self._pstyle("Notice", "Normal", bold=True, before=10, after=10, box=(_hex(b.accent), _tint(b.accent, 0.92)))
+        for name in ("Header", "Footer"):
+            self._pstyle(name, "Normal", size=8.5, colour=GREY, after=0,
+                              tabs=[(TEXT_WIDTH, "right", None)])
+        st = styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER, builtin=True)
+        st.font.color.rgb = RGBColor.from_string(self.colour)
+        st.font.underline = True
+        st = styles.add_style("Code", WD_STYLE_TYPE.CHARACTER)
+        st.font.name = "DejaVu Sans Mono"
+        st.font.size = Pt(BODY_SIZE.pt - 1)
+        self._table_style()
+
+    def _pstyle(self, name, base, *, size=None, bold=None, colour=None, before=None, after=None, left=None,
+                hanging=None, right=None, keep=False, outline=None, tabs=(), box=None):
+        """Get or add a paragraph style and give it exactly these properties (built-in styles lose the
+        theme fonts and colours of python-docx's template)."""
+        styles = self.d.styles
+        try:
+            st = styles[name]
+        except KeyError:
+            builtin = name.startswith("toc ")  # Word's own contents styles: "toc 1", id TOC1
+            st = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH, builtin=builtin)
+            st.quick_style = True
+            if builtin:
+                st.style_id = name.upper().replace(" ", "")
+        el = st.element
+        for tag in ("w:pPr", "w:rPr", "w:rsid", "w:link"):
+            for child in el.findall(qn(tag)):
+                el.remove(child)
+        if base:
+            st.base_style = styles[base]
+        pf, font = st.paragraph_format, st.font
+        if size is not None:
+            font.size = Pt(size)
+        if bold is not None:
+            font.bold = bold
+        if colour:
+            font.color.rgb = RGBColor.from_string(colour)
+        if before is not None:
+            pf.space_before = Pt(before)
+        if after is not None:
+            pf.space_after = Pt(after)
+        if left is not None:
+            pf.left_indent = left
+        if right is not None:
+            pf.right_indent = right
+        if hanging:
+            pf.first_line_indent = -hanging
+            pf.tab_stops.add_tab_stop(left)  # the number's tab lands on the text
+        for pos, align, leader in tabs:
+            pf.tab_stops.add_tab_stop(pos, WD_TAB_ALIGNMENT.RIGHT if align == "right" else WD_TAB_ALIGNMENT.LEFT,
+                                      WD_TAB_LEADER.DOTS if leader == "dot" else WD_TAB_LEADER.SPACES)
+        if keep:
+            pf.keep_with_next = True
+            pf.keep_together = True
+        ppr = el.get_or_add_pPr()
+        if box:
+            line, fill = box
+            ppr.append(parse_xml(
+                f'<w:pBdr {nsdecls("w")}>' + "".join(
+                    f'<w:{side} w:val="single" w:sz="8" w:space="6" w:color="{line}"/>'
+                    for side in ("top", "left", "bottom", "right")) + "</w:pBdr>"))
+            ppr.append(parse_xml(f'<w:shd {nsdecls("w")} w:val="clear" w:color="auto" w:fill="{fill}"/>'))
+            pf.left_indent = pf.right_indent = Pt(7)
+        if outline is not None:
+            ppr.append(parse_xml(f'<w:outlineLvl {nsdecls("w")} w:val="{outline}"/>'))
+        _order_ppr(ppr)
+        return st
+
+    def _table_style(self):
+        st = self.d.styles.add_style("Policy Table", WD_STYLE_TYPE.TABLE)
+        borders = "".join(f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="{RULE}"/>'
+                          for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+        st.element.append(parse_xml(
+            f'<w:pPr {nsdecls("w")}><w:spacing w:before="40" w:after="40"/></w:pPr>'))
+        st.element.append(parse_xml(
+            f'<w:tblPr {nsdecls("w")}><w:tblBorders>{borders}</w:tblBorders>'
+            '<w:tblCellMar><w:top w:w="40" w:type="dxa"/><w:left w:w="100" w:type="dxa"/>'
+            '<w:bottom w:w="40" w:type="dxa"/><w:right w:w="100" w:type="dxa"/></w:tblCellMar></w:tblPr>'))
+        st.element.append(parse_xml(
+            f'<w:tblStylePr {nsdecls("w")} w:type="firstRow"><w:rPr><w:b/></w:rPr>'
+            f'<w:tcPr><w:shd w:val="clear" w:color="auto" w:fill="{_tint(self.doc.branding.colour, 0.85)}"/></w:tcPr>'
+            '</w:tblStylePr>'))
+
+    # ---- paragraphs and runs ---------------------------------------------------------------
+    def _para(self, style: str, text: str = "", shift=0):
+        """A body paragraph; `shift` moves a style's indents right (a level deeper than it is made for)."""
+        p = self.d.add_paragraph(text, style=style)
+        if shift:
+            pf = p.paragraph_format
+            st = p.style.paragraph_format
+            pf.left_indent = (st.left_indent or 0) + shift
+            if st.first_line_indent:  # keep the hanging indent; move the tab stop with the text
+                pf.tab_stops.add_tab_stop(pf.left_indent)
+        return p
+
+    def _inlines(self, p, inlines, into=None, bold=False, italic=False):
+        """Runs for inlines, appended to the paragraph or, inside a link, to the `into` hyperlink
+        (links do not nest: a link inside a link keeps only the outer one)."""
+        text_style = "Hyperlink" if into is not None else None
+        for x in inlines:
+            if isinstance(x, Text):
+                self._run(p, x.text, into, bold, italic, text_style)
+            elif isinstance(x, Strong):
+                self._inlines(p, x.children, into, True, italic)
+            elif isinstance(x, Emph):
+                self._inlines(p, x.children, into, bold, True)
+            elif isinstance(x, Code):
+                self._run(p, x.text, into, bold, italic, "Code")
+            elif isinstance(x, Break):
+                self._run(p, "\n", into)
+            elif isinstance(x, Link):
+                link = into
+                if link is None:
+                    link = self._hyperlink(p, **{"r:id": p.part.relate_to(x.href, RT.HYPERLINK, is_external=True)})
+                self._inlines(p, x.children, link, bold, italic)
+            elif isinstance(x, XRef) and x.anchor in self.known_anchors and into is None:
+                link = self._hyperlink(p, **{"w:anchor": bookmark_name(x.anchor)})
+                self._run(p, x.label, link, bold, italic, "Hyperlink")
+            elif isinstance(x, XRef):
+                self._run(p, x.label, into, bold, italic, text_style)
+
+    def _run(self, p, text, into=None, bold=False, italic=False, style=None):
+        run = p.add_run(text, style=style)
+        if bold:
+            run.bold = True
+        if italic:
+            run.italic = True
+        if into is not None:
+            into.append(run._r)
+        return run
+
+    def _hyperlink(self, p, **attrs):
+        link = OxmlElement("w:hyperlink")
+        for key, value in attrs.items():
+            link.set(qn(key), value)
+        link.set(qn("w:history"), "1")
+        p._p.append(link)
+        return link
+
+    def _bookmark(self, p, anchor: str):
+        """Bookmark the paragraph, from its start to what it holds so far (a heading, a clause number)."""
+        n = str(self.next_bookmark)
+        self.next_bookmark += 1
+        start = parse_xml(f'<w:bookmarkStart {nsdecls("w")} w:id="{n}" w:name="{bookmark_name(anchor)}"/>')
+        ppr = p._p.pPr
+        if ppr is not None:
+            ppr.addnext(start)
+        else:
+            p._p.insert(0, start)
+        p._p.append(parse_xml(f'<w:bookmarkEnd {nsdecls("w")} w:id="{n}"/>'))
+
+    # ---- front matter -------------------------------------------------------------------------
+    def _cover(self):
+        doc = self.doc
+        logo = self._logo()
+        if logo:
+            shape = self.d.add_paragraph().add_run().add_picture(io.BytesIO(logo), height=LOGO_HEIGHT)
+            shape._inline.docPr.set("descr", f"{doc.org.name} logo")
+        self._para("Organisation Name", doc.org.name)
+        self._para("Title", doc.title)
+        facts = [doc.kind.capitalize()]
+        if doc.reference:
+            facts.append(f"Reference {doc.reference}")
+        if doc.version:
+            facts.append(f"Version {doc.version}")
+        self._para("Subtitle", "  \u00b7  ".join(facts))
+
+        a = doc.adoption
+        for key, label in ADOPTION_LINES:
+            value = a.get(key)
+            if key == "chairs":
+                chairs = value or []
+                value = " and ".join(x for x in (", ".join(chairs[:-1]), chairs[-1] if chairs else "") if x)
+                label = a.get("chair_title") or ("Chairs" if len(chairs) > 1 else "Chair")
+            elif key in ADOPTION_DATES:
+                value = format_date(value)
+            self._detail(label, value)
+        if a.get("statement"):
+            p = self._para("Normal")
+            p.paragraph_format.space_before = Pt(6)
+            self._run(p, a["statement"], italic=True)
+        if doc.approvals:
+            self._table(("Approval", "Name", "Date"),
+                        [(x.label, x.name, format_date(x.date)) for x in doc.approvals], widths=(7, 5.6, 4))
+        self._detail("Last reviewed", format_date(doc.last_reviewed))
+        self._detail("Next review due", format_date(doc.next_review))
+        if doc.review_status(self.ctx.as_of) == "overdue":
+            p = self._para("Notice")
+            self._run(p, f"Review overdue: this {doc.kind} was due for review on {format_date(doc.next_review)}.")
+
+    def _detail(self, label: str, value: str):
+        if value:
+            p = self._para("Cover Detail")
+            self._run(p, label, bold=True)
+            self._run(p, "\t" + value)
+
+    def _logo(self) -> Optional[bytes]:
+        """The logo as PNG or JPEG bytes, from a file inside the project only. python-docx cannot
+        embed SVG, so an SVG logo is rasterised (or left out where poppler is not installed)."""
+        if not self.doc.branding.logo:
+            return None
+        path = Path(self.doc.branding.logo).resolve()
+        root = Path(self.ctx.project_root).resolve()
+        if not path.is_file() or not path.is_relative_to(root):
+            return None
+        return _svg_to_png(path, root) if path.suffix.lower() == ".svg" else path.read_bytes()
+
+    def _contents(self):
+        tops = self.doc.sections + self.doc.appendices
+        if not tops:
+            return
+        self._para("TOC Heading", "Contents").paragraph_format.page_break_before = True
+        for i, n in enumerate(tops):
+            p = self._para("toc 1")
+            if "\t" not in heading_text(n):
+                _no_number_column(p)
+            if i == 0:
+                _field_begin(p, ' TOC \\o "1-1" \\h \\z \\u ')
+            link = self._hyperlink(p, **{"w:anchor": bookmark_name(n.anchor)})
+            self._run(p, heading_text(n), link)
+            if self.pages:
+                self._run(p, "\t", link)
+                _field_begin(p, f" PAGEREF {bookmark_name(n.anchor)} \\h ", into=link)
+                self._run(p, self.pages[i], link)
+                _field_end(p, into=link)
+            if i == len(tops) - 1:
+                _field_end(p)
+
+    def _key_message(self):
+        """The key message in one box: paragraphs keep their formatting and links; a list or table
+        (unusual in a callout) is boxed as the plain text a reader sees."""
+        boxed = []
+        for block in self.doc.key_message:
+            if isinstance(block, Para):
+                boxed.append(block.inlines)
+            else:
+                boxed += [(Text(line),) for line in blocks_text([block]).split("\n")]
+        for i, inlines in enumerate(boxed):
+            p = self._para("Key Message")
+            if i == 0:  # the box opens the page after the contents
+                p.paragraph_format.page_break_before = True
+            self._inlines(p, inlines)
+
+    # ---- body ---------------------------------------------------------------------------------
+    def _node(self, n: RNode):
+        if n.level == 1:
+            p = self._para("Heading 1", heading_text(n))
+            if "\t" not in heading_text(n):
+                _no_number_column(p)
+            if n.kind == "appendix" or (n is self.doc.sections[0] and not self.doc.key_message):
+                p.paragraph_format.page_break_before = True
+            self._bookmark(p, n.anchor)
+            self._blocks(n.blocks, 1)
+            if n.generated == "changes":
+                self._changes()
+            elif n.generated == "review-history":
+                self._review_history()
+        elif n.title:
+            style, shift = ("Heading 2", 0) if n.level == 2 else ("Heading 3", (n.level - 3) * NUMBER_COLUMN)
+            p = self._para(style, heading_text(n), shift)
+            self._bookmark(p, n.anchor)
+            self._blocks(n.blocks, n.level)
+        else:
+            home = min(n.level, MAX_CLAUSE_STYLE)
+            p = self._para(f"Clause {home}", n.label + "\t" if n.label else "", (n.level - home) * NUMBER_COLUMN)
+            self._bookmark(p, n.anchor)
+            rest = n.blocks
+            if rest and isinstance(rest[0], Para):
+                self._inlines(p, rest[0].inlines)
+                rest = rest[1:]
+            self._blocks(rest, n.level)
+        for child in n.children:
+            self._node(child)
+
+    def _blocks(self, blocks, level: int):
+        """Blocks that continue a clause of this level (level 1: lead-in text of a section or appendix)."""
+        home = min(level, MAX_CLAUSE_STYLE)
+        for b in blocks:
+            if isinstance(b, Para):
+                if level == 1:
+                    p = self._para("Normal")
+                else:
+                    p = self._para(f"Clause Text {home}", shift=(level - home) * NUMBER_COLUMN)
+                self._inlines(p, b.inlines)
+            elif isinstance(b, ListBlock):
+                self._list(b, 1, (level - 2) * NUMBER_COLUMN)
+            elif isinstance(b, Table):
+                self._table(b.header, b.rows, indent=(level - 1) * NUMBER_COLUMN)
+
+    def _list(self, lst: ListBlock, depth: int, shift):
+        home = min(depth, MAX_LIST_STYLE)
+        shift += (depth - home) * LIST_STEP
+        for number, item in enumerate(lst.items, lst.start):
+            p = self._para(f"List Item {home}", list_marker(lst.style, number) + "\t", shift)
+            for i, b in enumerate(item):
+                if isinstance(b, Para):
+                    if i:
+                        p = self._para(f"List Text {home}", shift=shift)
+                    self._inlines(p, b.inlines)
+                elif isinstance(b, ListBlock):
+                    self._list(b, depth + 1, shift)
+                elif isinstance(b, Table):
+                    self._table(b.header, b.rows, indent=NUMBER_COLUMN + LIST_INSET + depth * LIST_STEP + shift)
+
+    # ---- tables -----------------------------------------------------------------------------
+    def _changes(self):
+        rows = self.doc.changes
+        if not rows:
+            self._para("Normal", "No changes have been recorded.")
+            return
+        header = ["Date", "Paragraphs affected", "Summary"]
+        widths = [3.6, 3.6, 9.4]
+        if any(r.layer != "model" for r in rows):
+            header.append("Changed by")
+            widths = [3.4, 3.0, 6.8, 3.4]
+        self._table(header, [[format_date(r.date), r.affected, r.summary, r.layer_name][:len(header)] for r in rows],
+                    widths=widths)
+
+    def _review_history(self):
+        if not self.doc.review_history:
+            self._para("Normal", "No reviews have been recorded.")
+            return
+        self._table(("Review", "Date"), [(str(i), format_date(d)) for i, d in enumerate(self.doc.review_history, 1)],
+                    widths=(3.2, 6))
+
+    def _table(self, header, rows, widths=None, indent=0):
+        """A bordered table whose first row is a header repeated on every page. Cells are strings or
+        tuples of inlines."""
+        ncols = len(header)
+        table = self.d.add_table(rows=1 + len(rows), cols=ncols)
+        table.style = self.d.styles["Policy Table"]
+        available = TEXT_WIDTH - indent
+        if widths:
+            scale = available / sum(Cm(w) for w in widths)
+            cols = [int(Cm(w) * scale) for w in widths]
+        else:
+            cols = [int(available / ncols)] * ncols
+        tbl_pr = table._tbl.tblPr
+        width = tbl_pr.find(qn("w:tblW"))
+        width.set(qn("w:w"), str(int(available / 635)))
+        width.set(qn("w:type"), "dxa")
+        if indent:
+            width.addnext(parse_xml(f'<w:tblInd {nsdecls("w")} w:w="{int(indent / 635)}" w:type="dxa"/>'))
+        look = tbl_pr.find(qn("w:tblLook"))  # the style's header-row formatting applies; no banding
+        for key, value in (("val", "0420"), ("firstRow", "1"), ("lastRow", "0"), ("firstColumn", "0"),
+                           ("lastColumn", "0"), ("noHBand", "1"), ("noVBand", "1")):
+            look.set(qn("w:" + key), value)
+        for gc, w in zip(table._tbl.tblGrid.gridCol_lst, cols):
+            gc.w = w
+        for r, cells in enumerate([header] + list(rows)):
+            row = table.rows[r]
+            trpr = row._tr.get_or_add_trPr()
+            trpr.append(parse_xml(f'<w:cantSplit {nsdecls("w")}/>'))
+            if r == 0:
+                trpr.append(parse_xml(f'<w:tblHeader {nsdecls("w")}/>'))
+            for c, value in enumerate(cells):
+                cell = row.cells[c]
+                cell.width = cols[c]
+                p = cell.paragraphs[0]
+                p.style = self.d.styles["Table Text"]
+                if isinstance(value, str):
+                    self._run(p, value, bold=(r == 0))
+                else:
+                    self._inlines(p, value, bold=(r == 0))
+        self._para("Table Text")  # Word needs a paragraph between a table and what follows
+
+    # ---- header, footer, properties ----------------------------------------------------------
+    def _running_header_footer(self):
+        s = self.d.sections[0]
+        p = s.header.paragraphs[0]
+        p.style = self.d.styles["Header"]
+        p.add_run(f"{self.doc.title}\t{self.doc.org.name}")
+        p = s.footer.paragraphs[0]
+        p.style = self.d.styles["Footer"]
+        facts = [x for x in (self.doc.reference, f"Version {self.doc.version}" if self.doc.version else "") if x]
+        p.add_run("  \u00b7  ".join(facts) + "\tPage ")
+        _field_begin(p, " PAGE ")
+        p.add_run("1")
+        _field_end(p)
+        p.add_run(" of ")
+        _field_begin(p, " NUMPAGES ")
+        p.add_run("1")
+        _field_end(p)
+
+    def _properties(self):
+        doc = self.doc
+        cp = self.d.core_properties
+        cp.title = doc.title
+        cp.subject = f"{doc.kind.capitalize()} {doc.reference}".strip()
+        cp.author = cp.last_modified_by = doc.org.name
+        cp.keywords = doc.reference
+        cp.category = doc.kind
+        cp.language = "en-GB"
+        cp.revision = 1
+        when = (dt.datetime.combine(doc.last_reviewed, dt.time(), dt.timezone.utc) if doc.last_reviewed else EPOCH)
+        cp.created = cp.modified = cp.last_printed = when
+
+    def _drop_template_parts(self):
+        """Drop what python-docx's template carries and no policy uses: its thumbnail (a picture of
+        another document), Word 2010's duplicate styles part and bibliography data."""
+        for rels, kinds in ((self.d.part.package.rels, (RT.THUMBNAIL,)),
+                            (self.d.part.rels, (RT.CUSTOM_XML, STYLES_WITH_EFFECTS))):
+            for rid in [rid for rid, rel in rels.items() if rel.reltype in kinds]:
+                rels.pop(rid)
+
+
+def _svg_to_png(svg: Path, root: Path) -> Optional[bytes]:
+    """WeasyPrint draws the SVG on a page of its own size, poppler's pdftoppm rasterises the page."""
+    if not shutil.which("pdftoppm"):
+        return None
+    try:
+        el = etree.parse(str(svg)).getroot()
+        box = el.get("viewBox")
+        w, h = ([float(v) for v in re.split(r"[\s,]+", box.strip())][2:] if box else
+                [float(re.match(r"[\d.]+", el.get(k)).group()) for k in ("width", "height")])
+    except (etree.XMLSyntaxError, TypeError, AttributeError, ValueError):
+        return None
+    from weasyprint import HTML
+
+    from .pdf import ProjectFetcher
+
+    html = (f"<style>@page {{ size: {w}px {h}px; margin: 0 }} body {{ margin: 0 }} "
+            f"img {{ display: block; width: {w}px; height: {h}px }}</style><img src='{svg.as_uri()}'>")
+    pdf = HTML(string=html, url_fetcher=ProjectFetcher(root)).write_pdf()
+    try:
+        return subprocess.run(["pdftoppm", "-png", "-singlefile", "-scale-to-y", "360", "-scale-to-x", "-1", "-"],
+                              input=pdf, capture_output=True, check=True, timeout=60).stdout
+    except subprocess.SubprocessError:
+        return None
+
+
+def _no_number_column(p):
+    """An unnumbered heading or contents entry: it starts, and wraps, at the margin, and its first tab
+    goes to the page number, not to the number column."""
+    pf = p.paragraph_format
+    pf.left_indent = pf.first_line_indent = 0
+    pf.tab_stops.add_tab_stop(NUMBER_COLUMN, WD_TAB_ALIGNMENT.CLEAR)
+
+
+# ---- XML helpers -------------------------------------------------------------------------------
+def _fld_run(kind: str):
+    r = OxmlElement("w:r")
+    r.append(parse_xml(f'<w:fldChar {nsdecls("w")} w:fldCharType="{kind}"/>'))
+    return r
+
+
+def _field_begin(p, instr: str, into=None):
+    """Begin a complex field: begin, instruction, separate; the caller adds the result runs."""
+    target = into if into is not None else p._p
+    target.append(_fld_run("begin"))
+    r = OxmlElement("w:r")
+    r.append(parse_xml(f'<w:instrText {nsdecls("w")} xml:space="preserve">{instr}</w:instrText>'))
+    target.append(r)
+    target.append(_fld_run("separate"))
+
+
+def _field_end(p, into=None):
+    (into if into is not None else p._p).append(_fld_run("end"))
+
+
+def _set_fonts(rpr, font: str):
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for key in list(fonts.attrib):
+        del fonts.attrib[key]
+    for key in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(key), font)
+
+
+# element order required by the schema (Word refuses out-of-order properties)
+_PPR_ORDER = ["pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "widowControl", "numPr",
+              "suppressLineNumbers", "pBdr", "shd", "tabs", "suppressAutoHyphens", "kinsoku", "wordWrap",
+              "overflowPunct", "topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "adjustRightInd",
+              "snapToGrid", "spacing", "ind", "contextualSpacing", "mirrorIndents", "suppressOverlap", "jc",
+              "textDirection", "textAlignment", "textboxTightWrap", "outlineLvl", "divId", "cnfStyle", "rPr",
+              "sectPr", "pPrChange"]
+
+
+def _order_ppr(ppr):
+    rank = {qn("w:" + name): i for i, name in enumerate(_PPR_ORDER)}
+    for child in sorted(ppr, key=lambda c: rank.get(c.tag, len(_PPR_ORDER))):
+        ppr.append(child)  # appending an element moves it
+
+
+def _deterministic_zip(data: bytes) -> bytes:
+    """Re-pack the package with fixed timestamps, a stable entry order and fixed compression."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    names = sorted(src.namelist(), key=lambda n: (n != "[Content_Types].xml", n != "_rels/.rels", n))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for name in names:
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, src.read(name), compresslevel=6)
+    return out.getvalue()
