@@ -150,5 +150,7 @@ def _merge(items: list) -> list:
         if isinstance(item, Text):
             _text(out, item.text)
         else:
+            if isinstance(item, XRef) and out and isinstance(out[-1], Text) and out[-1].text.endswith(" "):
+                out[-1] = Text(out[-1].text[:-1] + "\u00a0")  # "paragraph 3.2" never splits over two lines
             out.append(item)
     return out

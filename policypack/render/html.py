@@ -51,13 +51,7 @@ class BodyRenderer:
         self.where = ""  # the clause being rendered, for table captions
 
     def render_inlines(self, inlines) -> str:
-        out = []
-        for k, i in enumerate(inlines):
-            nxt = inlines[k + 1] if k + 1 < len(inlines) else None
-            if isinstance(i, Text) and isinstance(nxt, XRef) and i.text.endswith(" "):
-                i = Text(i.text[:-1] + "\u00a0")  # "paragraph\u00a03.2": never split over two lines
-            out.append(self.rules[type(i)](i))
-        return "".join(out)
+        return "".join(self.rules[type(i)](i) for i in inlines)
 
     def render_blocks(self, blocks) -> str:
         return "".join(self.rules[type(b)](b) for b in blocks)
