@@ -5,6 +5,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from policypack.model import ListBlock, list_marker
+
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 # A margin label: "3.2", "3.2.", "A1.2", "17", "17.", "(a)", "(iv)", then a space or the end of the line.
@@ -53,3 +55,28 @@ def pdf_paragraph_numbers(pdf_path) -> list[str]:
 
 def html_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).rglob("*.html"))
+
+
+def expected_margin_labels(doc) -> list:
+    """Clause numbers and list markers in reading order, as the model says they should print."""
+    out = []
+
+    def blocks(items):
+        for b in items:
+            if isinstance(b, ListBlock):
+                for n, item in enumerate(b.items, b.start):
+                    if b.style != "bullet":
+                        out.append(list_marker(b.style, n))
+                    blocks(item)
+
+    def node(n):
+        if n.kind == "clause" and n.label:
+            out.append(n.label)
+        blocks(n.blocks)
+        for child in n.children:
+            node(child)
+
+    blocks(doc.key_message)
+    for top in doc.sections + doc.appendices:
+        node(top)
+    return out

@@ -17,8 +17,7 @@ from policypack.load import load_project
 from policypack.render import RenderContext
 from policypack.render.docx import bookmark_name, heading_text, outline_pages, render_docx
 from policypack.resolve import resolve
-from policypack.model import ListBlock, list_marker
-from tests.helpers import pdf_pages
+from tests.helpers import expected_margin_labels, pdf_pages
 from tests.helpers_docx import docx_paragraph_numbers, docx_to_pdf
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -226,33 +225,13 @@ def test_libreoffice_shows_every_heading_in_order_with_its_page_in_the_contents(
     assert outline_pages(pdf) == where
 
 
-def margin_labels(doc):
-    """What `pdf_paragraph_numbers` reads: clause numbers, and the letters and numerals of lists
-    (they look the same as lettered sub-clauses), in reading order; section numbers are headings."""
-    out = []
-
-    def lists(blocks):
-        for b in blocks:
-            if isinstance(b, ListBlock):
-                for number, item in enumerate(b.items, b.start):
-                    if b.style != "bullet":
-                        out.append(list_marker(b.style, number))
-                    lists(item)
-
-    for n in doc.walk():
-        if n.level > 1 and n.label:
-            out.append(n.label)
-        lists(n.blocks)
-    return out
-
-
 @needs_libreoffice
 @pytest.mark.parametrize("org", ["oak-primary", "ash-primary", "elm-primary", "fir-primary"])
 def test_clause_numbers_are_the_first_token_of_their_line_in_order(project, org, tmp_path):
     doc = resolved(project, org)
     path = tmp_path / "p.docx"
     path.write_bytes(render_docx(doc, context(project), page_numbers=False))
-    expected = margin_labels(doc)
+    expected = expected_margin_labels(doc)
     assert len(expected) > 80
     assert docx_paragraph_numbers(path) == expected
 

@@ -24,12 +24,11 @@ from click.testing import CliRunner
 from markupsafe import escape
 from pypdf import PdfReader
 
-from tests.helpers import html_files, pdf_pages, pdf_paragraph_numbers
+from tests.helpers import expected_margin_labels, html_files, pdf_pages, pdf_paragraph_numbers
 from policypack.build import template_dir
 from policypack.cli import main
 from policypack.errors import Report
 from policypack.load import load_project
-from policypack.model import ListBlock, list_marker
 from policypack.render import RenderContext
 from policypack.render.html import render_html
 from policypack.render.pdf import ProjectFetcher, render_pdf
@@ -200,31 +199,6 @@ def test_pdf_is_tagged_with_language_title_and_bookmarks(built):
         assert top == [norm(n.heading) for n in doc.sections + doc.appendices]
         footer = pdf_pages(out / org / f"{policy}.pdf")[1]
         assert f"Page 2 of {len(reader.pages)}" in footer
-
-
-def expected_margin_labels(doc) -> list:
-    """Clause numbers and list markers in reading order, as the model says they should print."""
-    out = []
-
-    def blocks(items):
-        for b in items:
-            if isinstance(b, ListBlock):
-                for n, item in enumerate(b.items, b.start):
-                    if b.style != "bullet":
-                        out.append(list_marker(b.style, n))
-                    blocks(item)
-
-    def node(n):
-        if n.kind == "clause" and n.label:
-            out.append(n.label)
-        blocks(n.blocks)
-        for child in n.children:
-            node(child)
-
-    blocks(doc.key_message)
-    for top in doc.sections + doc.appendices:
-        node(top)
-    return out
 
 
 def test_pdf_margin_numbers_are_the_organisations_numbers(built):
