@@ -22,7 +22,7 @@ def pdf_pages(pdf_path, layout: bool = True) -> list[str]:
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
 
 
-def pdf_paragraph_numbers(pdf_path) -> list[str]:
+def pdf_paragraph_numbers(pdf_path, stop_at: str = "") -> list[str]:
     """The clause numbers printed in the margin, in reading order, read from the PDF's text.
 
     A line counts when its first token looks like a label ("1.2", "1.2.", "A1.1", "(a)", "(iv)", or
@@ -31,17 +31,20 @@ def pdf_paragraph_numbers(pdf_path) -> list[str]:
     only when the document has no dotted clause numbers, and then only in sequence 1, 2, 3 ...
     (so a wrapped line starting with a number is not taken for a paragraph). Lettered and roman
     list items inside clause text look the same as lettered sub-clauses and are read too.
+    Reading stops at a body line that is `stop_at` (give the heading of the first generated
+    appendix: a table of changes has clause numbers in its cells, not in a margin).
     """
     tokens = []
-    for page in pdf_pages(pdf_path):
-        for line in page.splitlines():
-            m = _LABEL.match(line)
-            if not m or _LEADER.search(line):
-                continue
-            token, rest = m.group(1), m.group(2) or ""
-            if token.rstrip(".").isdigit() and rest.startswith(MONTHS):
-                continue
-            tokens.append(token)
+    for line in (line for page in pdf_pages(pdf_path) for line in page.splitlines()):
+        if stop_at and line.strip() == stop_at:
+            break
+        m = _LABEL.match(line)
+        if not m or _LEADER.search(line):
+            continue
+        token, rest = m.group(1), m.group(2) or ""
+        if token.rstrip(".").isdigit() and rest.startswith(MONTHS):
+            continue
+        tokens.append(token)
     dotted = any(_DOTTED.fullmatch(t) for t in tokens)
     out, expected = [], 1
     for t in tokens:
