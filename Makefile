@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: build test check deps clean
+.PHONY: build test check deps test-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +15,16 @@ $(VENV)/.installed: pyproject.toml
 deps: $(VENV)/.installed
 	./scripts/install-system-deps
 
+test-deps: $(VENV)/.installed
+	./scripts/install-system-deps --test
+
 build: deps
 	$(PY) build.py build $(ARGS)
 
 check: deps
 	$(PY) build.py check
 
-test: deps
+test: test-deps
 	$(PY) -m pytest -q $(ARGS)
 
 clean:
