@@ -7,6 +7,7 @@ cross-references), parses the Markdown into blocks, and fills in the front matte
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Optional
 
@@ -32,6 +33,12 @@ def _env() -> SandboxedEnvironment:
 
 
 _ENV = _env()
+
+
+@functools.lru_cache(maxsize=16384)
+def _template(text: str) -> jinja2.Template:
+    """Compiled once per distinct text: the same clause text serves every organisation."""
+    return _ENV.from_string(text)
 
 
 def _line_of(text: str, word: str, loc: Loc) -> Loc:
@@ -185,9 +192,10 @@ class _Resolver:
             self._check_ref(target, _line_of(text, target, loc), what)
             return markup.xref_link(target)
 
+        if "{" not in text:
+            return text
         try:
-            template = _ENV.from_string(text)
-            return template.render(dict(self.context, ref=ref))
+            return _template(text).render(dict(self.context, ref=ref))
         except jinja2.TemplateSyntaxError as exc:
             self.report.error(Loc(loc.file, loc.line + (exc.lineno or 1) - 1),
                               f"template error in {what}: {exc.message}",

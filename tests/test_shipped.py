@@ -1,4 +1,6 @@
 """The shipped model and example organisations: clean, complete, original, and well reported when broken."""
+import datetime as dt
+import functools
 import json
 import shutil
 import subprocess
@@ -63,3 +65,18 @@ def test_broken_line_is_reported_with_file_and_line(rel, tmp_path):
     assert result.exit_code == 1
     assert f"{rel}:{target + 1}: error: YAML syntax error" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_review_statuses_of_the_examples_flip_at_their_due_dates():
+    @functools.cache
+    def statuses(day):
+        rows = json.loads(run("review", "--as-of", day, "--format", "json").output)["rows"]
+        return {(r["organisation"], r["policy"]): (r["status"], r["next_review"]) for r in rows}
+
+    today = statuses("2026-11-21")
+    assert {s for s, _ in today.values()} == {"overdue", "due-soon", "current"}
+    for key, (_, due) in today.items():
+        day = dt.date.fromisoformat(due)
+        on, after = statuses(day.isoformat())[key][0], statuses((day + dt.timedelta(days=1)).isoformat())[key][0]
+        assert (on, after) == ("due-soon", "overdue"), key
+        assert statuses((day - dt.timedelta(days=91)).isoformat())[key][0] == "current", key
