@@ -6,10 +6,13 @@ A document whose resolution reports errors, or whose templates fail, is not writ
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import jinja2
 
@@ -40,16 +43,41 @@ class Outcome:
 
 
 def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date, report: Report,
-          step: Callable[[], None] = lambda: None) -> Outcome:
+          jobs: Optional[int] = None, step: Callable[[], None] = lambda: None) -> Outcome:
     """Build the (org, policy) pairs in `todo` with `writers` ({format: render function}), then the
-    pack pages of their organisations and the index. Problems go into `report`."""
+    pack pages of their organisations, the index and the review schedule. Problems go into `report`.
+
+    Documents are rendered by `jobs` worker processes (default: the CPUs, at most 8); files are
+    written here, atomically, in the order of `todo`, so the output does not depend on `jobs`."""
     out = Path(out)
     ctx = RenderContext(as_of=as_of, project_root=Path(project.root).resolve(), template_dir=template_dir(project.root))
     outcome = Outcome()
     docs = {}  # (org, policy) -> ResolvedPolicy, or None when it failed
-    for oid, pid in todo:
-        docs[oid, pid] = _document(project, oid, pid, writers, out / oid, ctx, report, outcome)
-        step()
+    jobs = min(jobs or os.cpu_count() or 1, 8, len(todo))
+    tasks = [(oid, pid, _siblings(out / oid, pid, writers)) for oid, pid in todo]
+    if jobs > 1:
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(project, writers, ctx))
+        results = pool.map(_render_task, tasks)
+    else:
+        pool = None
+        _init_worker(project, writers, ctx)
+        results = map(_render_task, tasks)
+    try:
+        for (oid, pid), (doc, doc_report, files) in zip(todo, results):
+            report.extend(doc_report)
+            if files is None:
+                outcome.failed.append(f"{oid}/{pid}")
+            else:
+                for fmt, data in files.items():
+                    write_atomic(out / oid / f"{pid}.{fmt}", data)
+                outcome.documents += 1
+                outcome.files += len(files)
+            docs[oid, pid] = doc
+            step()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     for oid in dict.fromkeys(oid for oid, _ in todo):
         _pack(project, oid, docs, out / oid, ctx)
         outcome.files += 1
@@ -59,28 +87,34 @@ def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date
     return outcome
 
 
-def _document(project, oid, pid, writers, folder: Path, ctx, report: Report, outcome: Outcome):
-    doc_report = Report()
-    doc = resolve(project, oid, pid, doc_report)
-    report.extend(doc_report)
-    if doc_report.errors:
-        outcome.failed.append(f"{oid}/{pid}")
-        return None
-    formats = [f for f in FORMATS if f in writers or (folder / f"{pid}.{f}").exists()]
-    doc_ctx = replace(ctx, siblings={f: f"{pid}.{f}" for f in formats if f != "html"})
+def _siblings(folder: Path, pid: str, writers: dict) -> dict:
+    """The other formats a document links to: those built now, and those already on disk."""
+    return {f: f"{pid}.{f}" for f in FORMATS if f != "html" and (f in writers or (folder / f"{pid}.{f}").exists())}
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(project: Project, writers: dict, ctx: RenderContext) -> None:
+    _WORKER.update(project=project, writers=writers, ctx=ctx)
+
+
+def _render_task(task):
+    """Resolve and render one document: (doc or None, its report, {format: bytes} or None)."""
+    oid, pid, siblings = task
+    project, writers, ctx = _WORKER["project"], _WORKER["writers"], _WORKER["ctx"]
+    report = Report()
+    doc = resolve(project, oid, pid, report)
+    if report.errors:
+        return None, report, None
     try:
-        files = {fmt: render(doc, doc_ctx) for fmt, render in writers.items()}
+        files = {fmt: render(doc, replace(ctx, siblings=siblings)) for fmt, render in writers.items()}
     except jinja2.TemplateError as exc:
         report.error(_template_loc(exc, ctx.project_root),
                      f"template error while building {oid}/{pid}: {exc.message or exc}",
                      "Fix the organisation's template override, or remove it to use the default.")
-        outcome.failed.append(f"{oid}/{pid}")
-        return None
-    for fmt, data in files.items():
-        write_atomic(folder / f"{pid}.{fmt}", data)
-    outcome.documents += 1
-    outcome.files += len(files)
-    return doc
+        return None, report, None
+    return doc, report, files
 
 
 def _template_loc(exc: jinja2.TemplateError, root: Path) -> Loc:

@@ -191,23 +191,11 @@ def _as_of(ctx, param, value):
 
 
 def _writers(formats) -> dict:
-    writers = {}
-    if "html" in formats:
-        from .render.html import render_html
-        writers["html"] = render_html
-    if "pdf" in formats:
-        from .render.pdf import render_pdf
-        writers["pdf"] = render_pdf
-    if "docx" in formats:
-        try:
-            from .render.docx import render_docx
-        except ModuleNotFoundError as exc:
-            if exc.name != "policypack.render.docx":
-                raise
-            click.echo("notice: the DOCX writer is not available yet; skipping docx.", err=True)
-        else:
-            writers["docx"] = render_docx
-    return writers
+    from .render.docx import render_docx
+    from .render.html import render_html
+    from .render.pdf import render_pdf
+    writers = {"html": render_html, "pdf": render_pdf, "docx": render_docx}
+    return {f: writers[f] for f in writers if f in formats}
 
 
 @main.command("build")
@@ -220,7 +208,9 @@ def _writers(formats) -> dict:
               help="Output folder. Default: outputs/ in the project folder.")
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=_as_of,
               help="The date review status is judged on. Default: today.")
-def build_cmd(root, schools, policies, formats, out, as_of):
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
+              help="Documents rendered at once. Default: the number of CPUs (at most 8).")
+def build_cmd(root, schools, policies, formats, out, as_of, jobs):
     """Write each organisation's policies as HTML, PDF and DOCX, a pack page per organisation
     (OUT/<org>/index.html) and an index of all organisations (OUT/index.html)."""
     started = time.monotonic()
@@ -233,9 +223,9 @@ def build_cmd(root, schools, policies, formats, out, as_of):
     report = Report()
     if len(todo) > 3 and sys.stderr.isatty():
         with click.progressbar(length=len(todo), label="Building", file=sys.stderr) as bar:
-            outcome = build_pack(project, todo, writers, out, as_of, report, step=lambda: bar.update(1))
+            outcome = build_pack(project, todo, writers, out, as_of, report, jobs, step=lambda: bar.update(1))
     else:
-        outcome = build_pack(project, todo, writers, out, as_of, report)
+        outcome = build_pack(project, todo, writers, out, as_of, report, jobs)
     _print_report(report)
     click.echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files) into {out} "
                f"in {time.monotonic() - started:.1f} s; {len(outcome.failed)} failed.")

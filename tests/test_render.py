@@ -281,7 +281,7 @@ def test_two_builds_are_byte_identical(built, tmp_path):
     if root == ROOT:
         pytest.skip("the shipped examples take long to build twice; the fixtures cover this")
     again = tmp_path / "again"
-    assert build(root, again).exit_code == 0
+    assert build(root, again, "--jobs", "1").exit_code == 0  # the first build ran in parallel
     first = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert first == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
     for rel in first:
@@ -509,11 +509,3 @@ def test_default_build_writes_all_formats_into_outputs(tmp_path):
     assert {"demo.html", "demo.pdf", "index.html"} <= names
     assert ("demo.docx" in names) == ("skipping docx" not in result.output)
     assert re.search(r"built 2 of 2 documents \(\d+ files\) into .* in [\d.]+ s; 0 failed\.", result.output)
-
-
-def test_docx_is_skipped_with_a_notice_while_its_writer_is_missing(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "policypack.render.docx", None)
-    result = run("build", "--root", MINI, "--out", tmp_path, "--format", "docx,html")
-    assert result.exit_code == 0, result.output
-    assert "the DOCX writer is not available yet; skipping docx" in result.output
-    assert sorted(p.name for p in (tmp_path / "demo-school").iterdir()) == ["demo.html", "index.html"]
