@@ -509,3 +509,32 @@ def test_default_build_writes_all_formats_into_outputs(tmp_path):
     assert {"demo.html", "demo.pdf", "index.html"} <= names
     assert ("demo.docx" in names) == ("skipping docx" not in result.output)
     assert re.search(r"built 2 of 2 documents \(\d+ files\) into .* in [\d.]+ s; 0 failed\.", result.output)
+
+
+def test_a_failed_or_interrupted_build_leaves_earlier_outputs_intact(tmp_path, monkeypatch):
+    root, out = tmp_path / "p", tmp_path / "out"
+    shutil.copytree(MINI, root)
+    assert build(root, out).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    school = root / "schools" / "demo-school.yaml"
+    school.write_text(school.read_text().replace("Ask Mrs Example in the office.", "'Ask {{ undefined_thing }}'"))
+    failed = build(root, out)
+    assert failed.exit_code == 1 and "undefined_thing" in failed.output
+    for path in (out / "demo-school" / "demo.html", out / "demo-school" / "demo.pdf"):
+        assert path.read_bytes() == before[path], "a failed document must keep its earlier files"
+
+    import policypack.render.pdf as pdf_writer
+
+    def interrupted(doc, ctx):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(pdf_writer, "render_pdf", interrupted)
+    shutil.copy(MINI / "schools" / "demo-school.yaml", school)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(KeyboardInterrupt):
+        from policypack.build import build as build_pack
+        from policypack.cli import _writers
+        project = load_project(root, Report())
+        build_pack(project, [("demo-la", "demo"), ("demo-school", "demo")], _writers(("html", "pdf")), out,
+                   dt.date.fromisoformat(AS_OF), Report(), jobs=1)
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before, "an interrupted build must leave every earlier file as it was, and no temporary files"
