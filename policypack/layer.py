@@ -5,7 +5,6 @@ nearest layer wins. The result is still a source tree (`Node`s with unrendered t
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -36,7 +35,7 @@ class Layered:
 
 def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) -> Layered:
     chain = project.chain(org_id)
-    policy = copy.deepcopy(project.policies[policy_id])
+    policy = project.policies[policy_id].clone()
     out = Layered(policy=policy, chain=chain, fields={}, variables={}, branding={}, adoption={}, approvals=[],
                   review={}, review_history=[], changes=list(policy.changes))
     out.fields = {k: (getattr(policy, k), policy.loc, "model")

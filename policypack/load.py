@@ -4,7 +4,6 @@ The loader validates shape and types only; what ids refer to is checked by `laye
 """
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from pathlib import Path
@@ -343,7 +342,7 @@ def _include(r: _Reader, raw: LMap, kind: str, library: Optional[Library], in_li
         r.err(raw.line_of("include"), f"there is no library {kind} '{ref}'",
               hint or "Library items are defined in policy_src/library/*.yaml.")
         return None
-    return copy.deepcopy(pool[ref])
+    return pool[ref].clone()
 
 
 def _load_library(path: Path, root: Path, library: Library, report: Report) -> None:

@@ -5,6 +5,7 @@ cross-references. Ordered lists become lettered lists, and ordered lists inside 
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable, Optional
 
 from markdown_it import MarkdownIt
@@ -24,8 +25,14 @@ def xref_link(target: str) -> str:
     return f"[]({XREF}{target})"
 
 
+@functools.lru_cache(maxsize=16384)
+def _tokens(text: str) -> tuple:
+    """markdown-it's token stream for a text (read only; the same text recurs in every school)."""
+    return tuple(_md.parse(text))
+
+
 def parse(text: str, loc: Loc, report: Report, xref: Callable[[str, Loc], Optional[XRef]]) -> list:
-    tokens = _md.parse(text)
+    tokens = _tokens(text)
     blocks, _ = _blocks(tokens, 0, len(tokens), loc, report, xref, 0)
     return blocks
 

@@ -7,7 +7,7 @@ block/inline types. Writers import only the resolved side; they never see YAML o
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Union
 
@@ -62,6 +62,13 @@ class Node:
         for child in self.children:
             yield from child.walk()
 
+    def clone(self) -> "Node":
+        """A copy that layers may change without touching the original (faster than deepcopy:
+        everything but the children, the variants and the provenance is immutable)."""
+        p = self.provenance
+        return replace(self, children=[c.clone() for c in self.children], variants=dict(self.variants),
+                       provenance=replace(p, edits=list(p.edits)))
+
     def current_text(self) -> tuple[Optional[str], Optional[Loc]]:
         if self.variants and self.variant and self.provenance.action not in ("replace", "fill"):
             text, loc = self.variants[self.variant]
@@ -101,6 +108,11 @@ class Policy:
     def walk(self):
         for top in self.sections + self.appendices:
             yield from top.walk()
+
+    def clone(self) -> "Policy":
+        return replace(self, sections=[n.clone() for n in self.sections],
+                       appendices=[n.clone() for n in self.appendices], changes=list(self.changes),
+                       variables=dict(self.variables))
 
 
 @dataclass

@@ -49,6 +49,35 @@ def _line_of(text: str, word: str, loc: Loc) -> Loc:
     return loc
 
 
+_WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=8)
+def _names_index(names: tuple) -> dict:
+    """first word -> the names starting with it, longest first"""
+    index: dict = {}
+    for name in sorted(names, key=lambda n: (-len(n), n)):
+        first = _WORD.search(name)
+        if first:
+            index.setdefault(first.group(), []).append(name)
+    return index
+
+
+def _names_in(text: str, index: dict):
+    """The organisation names mentioned in `text`, as whole words; a longer name wins, so
+    "Kestrel Park Academy" is not also read as a shorter name inside it."""
+    pos = 0
+    for m in _WORD.finditer(text):
+        if m.start() < pos:
+            continue
+        for name in index.get(m.group(), ()):
+            end = m.start() + len(name)
+            if text.startswith(name, m.start()) and not (end < len(text) and (text[end].isalnum() or text[end] == "_")):
+                yield name
+                pos = end
+                break
+
+
 def add_months(d: dt.date, months: int) -> dt.date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
@@ -300,10 +329,10 @@ class _Resolver:
         for o in self.layered.chain:
             if o.kind in ("federation", "trust") and o.id != self.org.id:
                 allowed.update(c.id for c in self.project.organisations.values() if c.extends == o.id)
-        foreign = [o for o in self.project.organisations.values() if o.id not in allowed and len(o.name) >= 4]
+        foreign = {o.name for o in self.project.organisations.values() if o.id not in allowed}
         if not foreign:
             return
-        pattern = re.compile(r"\b(" + "|".join(re.escape(o.name) for o in sorted(foreign, key=lambda o: -len(o.name))) + r")\b")
+        index = _names_index(tuple(o.name for o in self.project.organisations.values() if len(o.name) >= 4))
         places = [(f"{n.kind} '{n.id}'", sources[n.id].provenance.loc or sources[n.id].loc,
                    (n.title or "") + "\n" + blocks_text(n.blocks)) for n in doc.walk()]
         fields = self.layered.fields
@@ -311,8 +340,8 @@ class _Resolver:
                    ("the key message", fields["key_message"][1], blocks_text(doc.key_message))]
         places += [(f"the change of {c.date}", c.loc, c.summary) for c in self.layered.changes]
         for what, where, text in places:
-            m = pattern.search(text)
-            if m:
-                self.report.error(where, f"'{m.group(1)}', another organisation's name, appears in "
+            name = next((n for n in _names_in(text, index) if n in foreign), None)
+            if name:
+                self.report.error(where, f"'{name}', another organisation's name, appears in "
                                   f"{what} of {self.org.id}'s {doc.policy_id}",
                                   "Use {{ organisation }} (or this organisation's own name) instead.")

@@ -107,3 +107,10 @@ def test_parent_without_fill_gets_placeholder(project_dir):
     doc = resolved(project_dir, "demo-la")
     assert "Ask the office." in doc.by_id()["local-contacts"].text
     assert doc.by_id()["phones"].text == "Phones at breaks only."
+
+
+def test_organisation_names_are_found_as_whole_words_longest_first():
+    from policypack.resolve import _names_in, _names_index
+    index = _names_index(("Kestrel Park Academy", "Kestrel Park", "Oak School", "Park"))
+    text = "Staff at Kestrel Park Academy and Oak Schools; Kestrel Park; Parkside; the Park."
+    assert list(_names_in(text, index)) == ["Kestrel Park Academy", "Kestrel Park", "Park"]
