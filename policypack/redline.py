@@ -157,6 +157,7 @@ del { text-decoration: line-through; text-decoration-thickness: 2px; background:
 .title { font-weight: bold; }
 blockquote { margin: 0.3rem 0 0.6rem 1rem; }
 :focus { outline: 3px solid #ffbf47; }
+.skip-link { position: absolute; left: -999rem; } .skip-link:focus { position: static; }
 """
 
 
@@ -216,6 +217,26 @@ def _node_html(r: Redline, old, new) -> str:
             f'<p><span class="num">{number}</span> {title}{_ops_html(text_ops)}</p>{note}</div>\n')
 
 
+def _at_a_glance(d: PolicyDiff) -> str:
+    """Every changed clause, linked to where the redline marks it: what governors read first."""
+    kinds = {c.id: "added" for c in d.added}
+    kinds.update({c.id: "removed" for c in d.removed})
+    kinds.update({c.id: "changed" for c in d.changed if not c.refs_only})
+    kinds.update({c.id: "retitled" for c in d.retitled if c.id not in kinds})
+    kinds.update({m.id: "moved" for m in d.moved if m.id not in kinds})
+    if not kinds:
+        return "<p>No clause was added, removed, changed, retitled or moved.</p>"
+    new, old = d.new.by_id(), d.old.by_id()
+    items = []
+    for cid, kind in kinds.items():
+        node = new.get(cid) or old[cid]
+        label = f"{node.ref} {node.title}" if node.title else node.ref
+        items.append(f'<li><a href="#{_e(node.anchor)}">{_e(label)}</a> \u2013 {kind}</li>')
+    order = {n.id: i for i, n in enumerate(d.new.walk())}
+    items = [i for _, i in sorted(zip((order.get(c, -1) for c in kinds), items), key=lambda p: p[0])]
+    return f"<p>Changes at a glance:</p><ul>{''.join(items)}</ul>"
+
+
 def render_html(r: Redline) -> bytes:
     d = r.diff
     old_ids, new_ids = {n.id for n in d.old.walk()}, {n.id for n in d.new.walk()}
@@ -237,6 +258,7 @@ def render_html(r: Redline) -> bytes:
         f"<p>Comparing {_e(r.from_label)} (old) with {_e(r.to_label)} (new) of {_e(d.new.title)} for "
         f"{_e(d.new.org.name)}. Numbers are shown old \u2192 new where they changed.</p>",
         f"<ul>{summary}</ul>" + (f"<p>Front matter:</p><ul>{front}</ul>" if front else ""),
+        _at_a_glance(d),
         "<p>How changes are marked: inserted text is underlined (announced as \u201cinserted\u201d), deleted "
         "text is struck through (announced as \u201cdeleted\u201d). Changed clauses have a bar in the margin.</p>",
     ]
@@ -262,6 +284,7 @@ def render_html(r: Redline) -> bytes:
     parts.append("</section>")
     page = ("<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{_e(r.heading)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
+            f"<title>{_e(r.heading)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            '<a class="skip-link" href="#main">Skip to the changes</a>\n<main id="main">\n'
             + "\n".join(parts) + "\n</main>\n</body>\n</html>\n")
     return page.encode("utf-8")

@@ -164,6 +164,13 @@ def test_html_redline_marks_insertions_and_deletions(repo):
     assert "1.3 \u2192 A1.2" in page and "Moved: it was 1.3" in page and "1.5 \u2192 1.4" in page
     assert "text-decoration: underline" in page and "text-decoration: line-through" in page
     assert "Paragraphs affected</dt><dd>1.1, 1.3, A1.2; removed: 1.4" in page
+    glance = page[page.index("Changes at a glance"):page.index("</ul>", page.index("Changes at a glance"))]
+    links = re.findall(r'<a href="#([^"]+)">([^<]+)</a> \u2013 (\w+)', glance)
+    assert {(a, k) for a, _, k in links} == {("c-intro-purpose", "changed"), ("c-new-rule", "added"),
+                                             ("c-optional-thing", "removed"), ("c-phones", "moved")}
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    assert all(anchor in ids for anchor, _, _ in links)
+    assert page.index('class="skip-link" href="#main"') < page.index('<main id="main">')
 
 
 # ---- DOCX: an independent tracked-changes reader -----------------------------------------------
