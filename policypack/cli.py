@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -133,7 +134,8 @@ def list_cmd(root, as_json):
 @click.argument("school")
 @click.argument("policy")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def explain(root, school, policy, as_json):
+@click.option("--guidance", is_flag=True, help="Also print the advisers' guidance notes and the variants on offer.")
+def explain(root, school, policy, as_json, guidance):
     """Show SCHOOL's resolved outline of POLICY: number, id, title and the layer each text came from."""
     project = load_or_exit(root)
     pairs(project, [school], [policy])
@@ -148,7 +150,8 @@ def explain(root, school, policy, as_json):
         p = n.provenance
         rows.append({"number": n.label, "id": n.id, "kind": n.kind, "level": n.level, "title": n.title or "",
                      "layer": p.layer, "action": p.action, "source": str(p.loc) if p.loc else "",
-                     "outside_slots": p.outside_slots, "slot": n.slot, "locked": n.locked, "variant": n.variant})
+                     "outside_slots": p.outside_slots, "slot": n.slot, "locked": n.locked, "variant": n.variant,
+                     "variants": list(n.variants), "guidance": n.guidance or ""})
     if as_json:
         click.echo(json.dumps({"organisation": school, "policy": policy, "numbering": doc.numbering,
                                "title": doc.title, "outline": rows,
@@ -166,6 +169,12 @@ def explain(root, school, policy, as_json):
                 flags += " [changed outside slots]"
             title = r["title"] or ""
             click.echo(f"{indent}{r['number']:<10} {r['id']:<36} {title[:40]:<40} {r['layer']}{flags}")
+            if guidance and (r["guidance"] or len(r["variants"]) > 1):
+                note = " ".join(r["guidance"].split())
+                if len(r["variants"]) > 1:
+                    note = f"variants: {', '.join(r['variants'])}. {note}".strip()
+                for line in textwrap.wrap(note, 96):
+                    click.echo(f"{indent}{'':<11}| {line}")
         if doc.consultation:
             click.echo("\nChanges outside the customisable slots (consult again before adopting):")
             for layer, action, cid, loc in doc.consultation:

@@ -340,7 +340,8 @@ class RNode:
     provenance: Provenance
     slot: bool = False
     locked: bool = False
-    variant: Optional[str] = None
+    variant: Optional[str] = None  # the variant chosen, if the clause has variants
+    variants: tuple = ()  # the variants on offer
     generated: Optional[str] = None
     guidance: Optional[str] = None
 

@@ -175,7 +175,8 @@ class _Resolver:
         rnode = RNode(id=node.id, kind=node.kind, level=level, number=number, label=label, ref=ref,
                       anchor=f"c-{node.id}", title=node.title, blocks=[], children=[],
                       provenance=node.provenance, slot=node.slot, locked=node.locked,
-                      variant=node.variant if node.variants else None, generated=node.generated,
+                      variant=node.variant if node.variants else None, variants=tuple(node.variants),
+                      generated=node.generated,
                       guidance=node.guidance)
         self.numbers[node.id] = rnode
         for i, child in enumerate(self._enabled(node.children), 1):

@@ -80,3 +80,16 @@ def test_review_statuses_of_the_examples_flip_at_their_due_dates():
         on, after = statuses(day.isoformat())[key][0], statuses((day + dt.timedelta(days=1)).isoformat())[key][0]
         assert (on, after) == ("due-soon", "overdue"), key
         assert statuses((day - dt.timedelta(days=91)).isoformat())[key][0] == "current", key
+
+
+def test_explain_shows_provenance_options_and_guidance():
+    data = json.loads(run("explain", "little-acorns-nursery-school", "social-media", "--json").output)
+    rows = {r["id"]: r for r in data["outline"]}
+    phones = rows["personal-phones"]
+    assert phones["variant"] == "not-on-site" and phones["layer"] == "little-acorns-nursery-school"
+    assert phones["variants"] == ["allowed-at-breaks", "not-on-site", "with-permission"] and phones["guidance"]
+    assert rows["porthaven-terms"]["layer"] == "porthaven-city-council" and rows["porthaven-terms"]["outside_slots"]
+    assert rows["local-support-contacts"]["slot"] and not rows["local-support-contacts"]["outside_slots"]
+    assert [c["id"] for c in data["consultation"]] == ["porthaven-terms"]
+    text = run("explain", "little-acorns-nursery-school", "social-media", "--guidance").output
+    assert "| variants: allowed-at-breaks, not-on-site, with-permission." in text
