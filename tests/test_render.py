@@ -538,3 +538,28 @@ def test_a_failed_or_interrupted_build_leaves_earlier_outputs_intact(tmp_path, m
                    dt.date.fromisoformat(AS_OF), Report(), jobs=1)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before, "an interrupted build must leave every earlier file as it was, and no temporary files"
+
+
+def test_hostile_text_is_shown_as_text_in_every_format(tmp_path):
+    import zipfile
+    root, out = tmp_path / "p", tmp_path / "out"
+    shutil.copytree(MINI, root)
+    school = root / "schools" / "demo-school.yaml"
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    school.write_text(school.read_text()
+                      .replace("  numbering: decimal\n", f"  numbering: decimal\n  variables:\n    head: '{hostile}'\n")
+                      .replace("Ask Mrs Example in the office.", f"'Ask {hostile} [x](javascript:alert(3))'"))
+    policy = root / "policy_src" / "demo.yaml"
+    policy.write_text(policy.read_text().replace("text: An optional clause.", "text: 'Ask the {{ head }}.'"))
+    result = build(root, out, "--format", "html,pdf,docx")
+    assert result.exit_code == 1 and "javascript:alert(3)" in result.output  # the link is refused, by name
+    school.write_text(school.read_text().replace(" [x](javascript:alert(3))", ""))
+    result = build(root, out, "--format", "html,pdf,docx")
+    assert result.exit_code == 0, result.output
+    page = (out / "demo-school" / "demo.html").read_text(encoding="utf-8")
+    assert "<script" not in page and "<img src=x" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2
+    assert "<script>alert(1)</script>" in "\n".join(pdf_pages(out / "demo-school" / "demo.pdf", layout=False))
+    with zipfile.ZipFile(out / "demo-school" / "demo.docx") as z:
+        body = z.read("word/document.xml").decode("utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script" not in body
