@@ -1,9 +1,13 @@
 """The DOCX writer, read back the way people and tools read it: LibreOffice lays it out, poppler reads
 the PDF, and the package's XML is checked for what Word relies on (styles, bookmarks, fields)."""
+import copy
+import dataclasses
 import datetime as dt
+import html
 import io
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from lxml import etree
 
 from policypack.errors import Report
 from policypack.load import load_project
+from policypack.model import Emph, Link, ListBlock, Para, Strong, Table, Text, XRef
 from policypack.render import RenderContext
 from policypack.render.docx import bookmark_name, heading_text, outline_pages, render_docx
 from policypack.resolve import resolve
@@ -248,6 +253,45 @@ def test_pdftotext_reads_every_clause_with_its_number(oak, oak_pdf):
         pos = found
 
 
+def pdf_words(pdf, page):
+    """[(x, y, word)] of one page, as poppler places them."""
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                         check=True, capture_output=True, text=True).stdout
+    return [(float(x), float(y), html.unescape(w)) for x, y, w in
+            re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', out)]
+
+
+@needs_libreoffice
+def test_a_clause_opening_with_a_list_has_its_number_on_the_first_items_line(project, oak, tmp_path):
+    doc = copy.deepcopy(oak)
+    by = doc.by_id()
+    item = "the first item, long enough to wrap onto a second line of the page so that it hangs;"
+    by["s1-c2"].blocks = [ListBlock("alpha", ((Para((Text(item),)),), (Para((Text("the second item."),)),))),
+                          Para((Text("Text after the list."),))]
+    by["s3-c2-a-x"].blocks = [ListBlock("roman", ((Para((Text("a list opening a level-4 clause;"),)),),
+                                                  (Para((Text("its second item."),)),)))]
+    path = tmp_path / "lists.docx"
+    path.write_bytes(render_docx(doc, context(project), page_numbers=False))
+    pdf = docx_to_pdf(path, tmp_path)
+    lines = [squash(line) for page in pdf_pages(pdf) for line in page.splitlines()]
+    for first in ("1.2 (a) the first item,", "3.2.1.1 (i) a list opening a level-4 clause;", "3.2.2 \u2022 a bullet point;"):
+        assert any(line.startswith(first) for line in lines), first
+    # laid out as the PDF writer lays it out: the number in the number column, the markers one under
+    # the other, the item's wrapped line under its text
+    page = next(i for i, text in enumerate(pdf_pages(pdf), 1) if "the first item" in text)
+    words = pdf_words(pdf, page)
+    at = lambda word, nth=0: [(x, y) for x, y, w in words if w == word][nth]  # noqa: E731
+    assert at("1.2")[0] == pytest.approx(at("1.1")[0], abs=0.5)
+    assert at("(a)")[1] == pytest.approx(at("1.2")[1], abs=0.5), "the number and the first item share a line"
+    assert at("(b)")[0] == pytest.approx(at("(a)")[0], abs=0.5)
+    assert at("(a)")[0] > at("This")[0], "markers sit inside the clause's text, as in a clause's own lists"
+    text_x = min(x for x, y, w in words if abs(y - at("(a)")[1]) < 0.5 and x > at("(a)")[0])
+    wrapped = [x for x, y, w in words if at("(a)")[1] + 5 < y < at("(b)")[1]]
+    assert wrapped and min(wrapped) == pytest.approx(text_x, abs=0.5), "the wrapped line hangs under the text"
+    assert at("Text")[0] == pytest.approx(at("This")[0], abs=0.5)  # text after the list: the clause's column
+    assert bookmark_name(by["s1-c2"].anchor) in bookmarks(document(path))
+
+
 # ---- structure Word relies on ---------------------------------------------------------------------
 def test_contents_is_a_populated_toc_field_linked_to_bookmarks(oak, oak_docx):
     body = document(oak_docx)
@@ -318,7 +362,7 @@ def test_numbers_are_literal_text_with_hanging_indents_never_word_numbering(oak,
     assert paras["3.2.1\tStaff must:"] == "Clause 3"
     assert paras["3.2.1.1\t" + by["s3-c2-a-x"].text] == "Clause 4"
     assert paras["(a)\tthink first;"] == "List Item 1" and paras["(ii)\tquickly."] == "List Item 2"
-    assert paras["\u2022\ta bullet point;"] == "List Item 1"
+    assert paras["3.2.2\t\u2022\ta bullet point;"] == "List Item 1"  # a clause opening with a list
     for style in ("Clause 2", "Clause 3", "List Item 1", "heading 1", "heading 2"):
         el = styles.xpath(f"//w:style[w:name/@w:val='{style}']", namespaces=NS)[0]
         ind = el.find(f"{W}pPr/{W}ind")
@@ -335,8 +379,8 @@ def test_flat_numbering_leaves_headings_unnumbered(project):
 def test_tables_repeat_their_header_row_and_have_borders(oak, oak_docx):
     data = oak_docx.read_bytes()
     body = document(data)
-    tables = body.xpath("//w:tbl", namespaces=NS)
-    assert len(tables) == 4  # approvals, the contacts table, changes, review history
+    tables = body.xpath("//w:tbl[not(w:tblPr/w:tblStyle/@w:val='KeyMessageBox')]", namespaces=NS)
+    assert len(tables) == 4  # approvals, the contacts table, changes, review history (the key message box aside)
     for t in tables:
         rows = t.xpath("w:tr", namespaces=NS)
         assert rows[0].xpath("w:trPr/w:tblHeader", namespaces=NS), "first row repeats on each page"
@@ -374,15 +418,66 @@ def test_cover_shows_what_the_layers_say_and_nothing_empty(project, oak, oak_doc
     assert "Date written" not in " ".join(texts)  # not given, so not shown
     key = body.xpath("//w:p[w:pPr/w:pStyle/@w:val='KeyMessage']", namespaces=NS)
     assert text_of(key[0]) == "Think before you post. Never discuss pupils online."
+    assert key[0].xpath("ancestor::w:tbl/w:tblPr/w:tblStyle/@w:val", namespaces=NS) == ["KeyMessageBox"]
     styles = part(oak_docx.read_bytes(), "word/styles.xml")
-    box = styles.xpath("//w:style[@w:styleId='KeyMessage']/w:pPr", namespaces=NS)[0]
-    assert box.xpath("w:pBdr/w:top and w:pBdr/w:bottom and w:shd/@w:fill", namespaces=NS)
+    box = styles.xpath("//w:style[@w:styleId='KeyMessageBox']", namespaces=NS)[0]
+    assert box.xpath("w:tblPr/w:tblBorders/w:top and w:tblPr/w:tblBorders/w:bottom and w:tcPr/w:shd/@w:fill",
+                     namespaces=NS)
     key_at = texts.index("Think before you post. Never discuss pupils online.")
     assert key_at < texts.index("1\tSection 1 of the policy")
 
     bare = document(render_docx(resolved(project, "elm-primary"), context(project), page_numbers=False))
     bare_texts = " ".join(text_of(p) for p in bare.iter(W + "p"))
     assert "Adopted by" not in bare_texts and "Review overdue" not in bare_texts and "Approval" not in bare_texts
+
+
+def rich_key_message(doc):
+    """A key message with what a callout rarely has but may: a link, a cross-reference, emphasis,
+    a nested list and a table."""
+    return [
+        Para((Strong((Text("Think first."),)), Text(" Read "), Link("https://www.gov.uk", (Text("the guidance"),)),
+              Text(" and paragraph "), XRef("s3-c2", doc.by_id()["s3-c2"].anchor, "3.2"), Text("."))),
+        ListBlock("alpha", ((Para((Text("never post about pupils;"),)),),
+                            (Para((Text("ask "), Emph((Text("before"),)), Text(" you act:"))),
+                             ListBlock("roman", ((Para((Text("your line manager, or"),)),),
+                                                 (Para((Text("the "), Link("mailto:head@example.org", (Text("head"),)),
+                                                        Text(".")),),)))))),
+        Table(((Text("Who"),), (Text("Contact"),)), (((Text("Office"),), (Text("01632 960 000"),)),)),
+    ]
+
+
+def test_key_message_blocks_are_boxed_as_clause_blocks_are(project, oak, tmp_path):
+    doc = dataclasses.replace(oak, key_message=rich_key_message(oak))
+    data = render_docx(doc, context(project), page_numbers=False)
+    body = document(data)
+    boxes = body.xpath("//w:tbl[w:tblPr/w:tblStyle/@w:val='KeyMessageBox']", namespaces=NS)
+    assert len(boxes) == 1, "one box holds the whole key message"
+    box = boxes[0]
+    styles = part(data, "word/styles.xml")
+    names = {s.get(W + "styleId"): s.find(W + "name").get(W + "val") for s in styles.iter(W + "style")}
+    paras = [(text_of(p), names[p.xpath("string(w:pPr/w:pStyle/@w:val)", namespaces=NS)])
+             for p in box.xpath("w:tr/w:tc/w:p", namespaces=NS)]
+    assert paras[:5] == [("Think first. Read the guidance and paragraph 3.2.", "Key Message"),
+                         ("(a)\tnever post about pupils;", "List Item 1"),
+                         ("(b)\task before you act:", "List Item 1"),
+                         ("(i)\tyour line manager, or", "List Item 2"),
+                         ("(ii)\tthe head.", "List Item 2")]
+    assert box.xpath("w:tr/w:tc/w:tbl//w:tc", namespaces=NS), "the table is a table, inside the box"
+    assert box.xpath("w:tr/w:tc/w:p[1]/w:pPr/w:pageBreakBefore", namespaces=NS)
+    # links and emphasis as in a clause
+    assert box.xpath("string(.//w:hyperlink[@w:anchor='c_s3_c2'])", namespaces=NS) == "3.2"
+    rels = {r.get("Id"): r.get("Target") for r in part(data, "word/_rels/document.xml.rels")}
+    external = box.xpath(".//w:hyperlink/@r:id", namespaces={
+        **NS, "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"})
+    assert [rels[i] for i in external] == ["https://www.gov.uk", "mailto:head@example.org"]
+    assert box.xpath("string(.//w:r[w:rPr/w:b][1])", namespaces=NS) == "Think first."
+    assert box.xpath("string(.//w:r[w:rPr/w:i][1])", namespaces=NS) == "before"
+    if shutil.which("soffice"):  # LibreOffice lays the list out with its markers in the margin of the box
+        path = tmp_path / "key.docx"
+        path.write_bytes(data)
+        page = [squash(line) for line in pdf_pages(docx_to_pdf(path, tmp_path))[2].splitlines() if line.strip()]
+        assert page[1:6] == ["Think first. Read the guidance and paragraph 3.2.", "(a) never post about pupils;",
+                             "(b) ask before you act:", "(i) your line manager, or", "(ii) the head."]
 
 
 def test_logos_are_embedded_with_alt_text_svg_rasterised(project, oak_docx):

@@ -11,7 +11,6 @@ import datetime as dt
 import http.server
 import re
 import shutil
-import sys
 import threading
 import urllib.error
 import urllib.request

@@ -1,6 +1,7 @@
 """Versions between reviews: diff, redlines (text, JSON, HTML, DOCX), --record, --against-parent,
 stale overrides and review status, on a throwaway git repository built from the small base project."""
 import datetime as dt
+import io
 import json
 import re
 import shutil
@@ -16,12 +17,15 @@ from policypack.cli import main
 from policypack.diff import apply_ops, diff_policies, word_ops
 from policypack.errors import Report
 from policypack.load import load_project
-from policypack.redline_docx import version_paragraphs
+from policypack.redline_docx import render_redline_docx, version_paragraphs
 from policypack.resolve import resolve
+from tests.helpers_docx import libreoffice_resolve
 
 BASE = Path(__file__).parent / "bad_inputs" / "base"
+needs_libreoffice = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 NS = {"w": W}
+RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 # v1 -> v2 of policy_src/demo.yaml: change a clause's text, insert a clause, remove a clause, move a
 # clause ("phones") to another section (the appendix "app-help").
@@ -176,31 +180,60 @@ def test_html_redline_marks_insertions_and_deletions(repo):
 # ---- DOCX: an independent tracked-changes reader -----------------------------------------------
 
 
-def tracked_paragraphs(docx_bytes: bytes, accept: bool) -> list:
-    """Accept All (or Reject All) over document.xml, then the text of each paragraph.
+def tracked_runs(docx_bytes: bytes, accept: bool) -> list:
+    """Accept All (or Reject All) over document.xml: each paragraph as [(text, bold, italic, link)].
 
-    Accept: drop w:del, keep w:ins content; a paragraph whose mark is deleted joins the next one.
-    Reject: drop w:ins, keep w:del content (w:delText); a paragraph whose mark is inserted joins the next."""
-    body = etree.fromstring(zipfile.ZipFile(__import__("io").BytesIO(docx_bytes)).read("word/document.xml")).find("w:body", NS)
-    drop, keep = ("del", "ins") if accept else ("ins", "del")
-    out, pending = [], ""
+    Accept: drop w:del and w:moveFrom, keep w:ins and w:moveTo content; a paragraph whose mark is
+    deleted or moved from joins the next one. Reject: drop w:ins and w:moveTo, keep w:del (w:delText)
+    and w:moveFrom content; a paragraph whose mark is inserted or moved to joins the next; a run's
+    formatting is the one its w:rPrChange recorded, if any. Link: ("anchor", bookmark) or ("href",
+    target) of the hyperlink around the run."""
+    package = zipfile.ZipFile(io.BytesIO(docx_bytes))
+    body = etree.fromstring(package.read("word/document.xml")).find("w:body", NS)
+    rels = {r.get("Id"): r.get("Target") for r in etree.fromstring(package.read("word/_rels/document.xml.rels"))}
+    drop = ("del", "moveFrom") if accept else ("ins", "moveTo")
+    tracked = {f"{{{W}}}{tag}" for tag in ("ins", "del", "moveFrom", "moveTo")}
+    on = lambda rpr, tag: rpr is not None and rpr.find(f"w:{tag}", NS) is not None and \
+        rpr.find(f"w:{tag}", NS).get(f"{{{W}}}val") not in ("0", "false")  # noqa: E731
+    out, pending = [], []
     for p in body.iter(f"{{{W}}}p"):
-        text = []
         for r in p.iter(f"{{{W}}}r"):
-            wrappers = {a.tag.split("}")[1] for a in r.iterancestors() if a.tag in (f"{{{W}}}ins", f"{{{W}}}del")}
-            if drop in wrappers:
+            wrappers = {a.tag.split("}")[1] for a in r.iterancestors() if a.tag in tracked}
+            if wrappers & set(drop):
                 continue
-            text.extend("\t" if t.tag == f"{{{W}}}tab" else t.text or ""
-                        for t in r if t.tag in (f"{{{W}}}t", f"{{{W}}}delText", f"{{{W}}}tab"))
+            text = "".join("\t" if t.tag == f"{{{W}}}tab" else t.text or ""
+                           for t in r if t.tag in (f"{{{W}}}t", f"{{{W}}}delText", f"{{{W}}}tab"))
+            rpr = r.find("w:rPr", NS)
+            if not accept and rpr is not None and rpr.find("w:rPrChange", NS) is not None:
+                rpr = rpr.find("w:rPrChange/w:rPr", NS)
+            link = next((("anchor", h.get(f"{{{W}}}anchor")) if h.get(f"{{{W}}}anchor") else ("href", rels[h.get(RID)])
+                         for h in r.iterancestors(f"{{{W}}}hyperlink")), None)
+            pending.append((text, on(rpr, "b"), on(rpr, "i"), link))
         mark = p.find("w:pPr/w:rPr", NS)
-        mark_dropped = mark is not None and mark.find(f"w:{drop}", NS) is not None
-        pending += "".join(text)
-        if not mark_dropped:
+        if not (mark is not None and any(mark.find(f"w:{tag}", NS) is not None for tag in drop)):
             out.append(pending)
-            pending = ""
+            pending = []
     if pending:
         out.append(pending)
-    return [t for t in out if t.strip()]
+    return [runs for runs in out if "".join(t for t, *_ in runs).strip()]
+
+
+def tracked_paragraphs(docx_bytes: bytes, accept: bool) -> list:
+    """Accept All (or Reject All) over document.xml, then the text of each paragraph."""
+    return ["".join(t for t, *_ in runs) for runs in tracked_runs(docx_bytes, accept)]
+
+
+def stretches(runs: list, key) -> list:
+    """[(text, key value)] of the stretches of a paragraph's runs where `key(run)` is truthy."""
+    out, last = [], None
+    for run in runs:
+        value = key(run)
+        if value and out and value == last:
+            out[-1] = (out[-1][0] + run[0], value)
+        elif value:
+            out.append((run[0], value))
+        last = value
+    return [(text.strip(), value) for text, value in out]
 
 
 def test_docx_redline_accepts_to_new_and_rejects_to_old(repo, tmp_path):
@@ -229,6 +262,97 @@ def test_docx_redline_accepts_to_new_and_rejects_to_old(repo, tmp_path):
                    check=True, capture_output=True, timeout=180)
     text = (conv / "demo.redline.txt").read_text(encoding="utf-8-sig")
     assert "Staff answer parents" in text and "Demo policy" in text
+
+
+def test_docx_redline_keeps_bold_italic_and_links_on_both_sides(repo):
+    """A changed clause keeps its formatting: unchanged words the same in both versions, deleted words
+    the old version's, inserted the new's; a word made bold is a tracked formatting change."""
+    old_text = ("This policy **applies** to all staff and *volunteers*, **promptly**, with "
+                "[the guidance](https://www.gov.uk).")
+    new_text = ("This policy **applies** to **all** staff, *volunteers* and governors, with "
+                "[the new guidance](https://www.gov.uk) and [the office](mailto:office@example.org).")
+    edit(repo, "policy_src/demo.yaml", "This policy applies to all staff and volunteers.", old_text)
+    commit(repo, "formatted")
+    git(repo, "tag", "formatted")
+    edit(repo, "policy_src/demo.yaml", old_text, new_text)
+    new, old = resolved_at(repo), resolved_at(repo, "formatted")
+    data = render_redline_docx(diff_policies(old, new))
+    assert tracked_paragraphs(data, accept=True) == version_paragraphs(new)
+    assert tracked_paragraphs(data, accept=False) == version_paragraphs(old)
+
+    def clause(accept):
+        return next(runs for runs in tracked_runs(data, accept) if runs[0][0].startswith("1.1"))
+
+    bold = lambda accept: [t for t, _ in stretches(clause(accept), lambda r: r[1])]  # noqa: E731
+    italic = lambda accept: [t for t, _ in stretches(clause(accept), lambda r: r[2])]  # noqa: E731
+    links = lambda accept: stretches(clause(accept), lambda r: r[3])  # noqa: E731
+    assert bold(True) == ["applies", "all"] and bold(False) == ["applies", "promptly"]  # "applies": unchanged
+    assert italic(True) == italic(False) == ["volunteers"]
+    assert links(True) == [("the new guidance", ("href", "https://www.gov.uk")),
+                           ("the office", ("href", "mailto:office@example.org")),
+                           ("A1.2", ("anchor", "c_phones")), ("Appendix 1", ("anchor", "c_app_help"))]
+    assert links(False) == [("the guidance", ("href", "https://www.gov.uk")),
+                            ("A1.2", ("anchor", "c_phones")), ("Appendix 1", ("anchor", "c_app_help"))]
+    body = etree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml"))
+    assert {"c_phones", "c_app_help"} <= set(body.xpath("//w:bookmarkStart/@w:name", namespaces=NS))
+    assert body.xpath("//w:rPrChange", namespaces=NS), "'all' made bold is a tracked formatting change"
+    # the policy DOCX's external links and tel: links survive in unchanged clauses too
+    accepted = [r for runs in tracked_runs(data, True) for r in runs]
+    assert ("Safer internet", False, False, ("href", "https://saferinternet.org.uk")) in accepted
+    assert ("0344", False, False, ("href", "tel:0344")) in accepted
+    if shutil.which("soffice"):  # LibreOffice's own Accept All / Reject All agree, formatting included
+        for accept, doc in ((True, new), (False, old)):
+            runs = libreoffice_runs(data, accept, repo.parent)
+            assert ["".join(t for t, *_ in r) for r in runs] == version_paragraphs(doc)
+            lo_clause = next(r for r in runs if r[0][0].startswith("1.1"))
+            assert [t for t, _ in stretches(lo_clause, lambda r: r[1])] == bold(accept)
+            assert [t for t, _ in stretches(lo_clause, lambda r: r[2])] == italic(accept)
+
+
+def libreoffice_runs(data: bytes, accept: bool, folder) -> list:
+    """LibreOffice's Accept All (Reject All) of a DOCX, read as `tracked_runs` reads: no tracked
+    change and no empty paragraph may be left over."""
+    resolved = libreoffice_resolve(data, accept, folder)
+    body = etree.fromstring(zipfile.ZipFile(io.BytesIO(resolved)).read("word/document.xml"))
+    assert not body.xpath("//w:ins|//w:del|//w:moveFrom|//w:moveTo|//w:rPrChange", namespaces=NS)
+    assert all("".join(p.itertext()).strip() for p in body.iter(f"{{{W}}}p")), "an empty paragraph is left"
+    return tracked_runs(resolved, accept=True)
+
+
+def test_docx_redline_shows_a_clause_that_only_moved_as_a_move(repo, tmp_path):
+    """v1 -> v2 moves "phones" (1.3) into the appendix (A1.2), its text unchanged: a native Word move,
+    its old number deleted and its new one inserted; a clause that moved and changed is deleted and
+    inserted instead."""
+    new, old = resolved_at(repo), resolved_at(repo, "v1")
+    data = render_redline_docx(diff_policies(old, new))
+    body = etree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml"))
+    x = lambda path: body.xpath(path, namespaces=NS)  # noqa: E731
+    assert x("//w:moveFromRangeStart/@w:name") == x("//w:moveToRangeStart/@w:name") == ["move1"]
+    for side in ("moveFrom", "moveTo"):
+        start, end = x(f"//w:{side}RangeStart"), x(f"//w:{side}RangeEnd")
+        assert [e.get(f"{{{W}}}id") for e in end] == [s.get(f"{{{W}}}id") for s in start]
+        para = start[0].getnext()  # the range holds the whole paragraph
+        assert para.tag == f"{{{W}}}p" and para.getnext() is end[0]
+        assert para.xpath(f"w:pPr/w:rPr/w:{side}", namespaces=NS), "the paragraph mark moved too"
+        moved = "".join("\t" if t.tag == f"{{{W}}}tab" else t.text for t in para.xpath(f"w:{side}/w:r/*", namespaces=NS))
+        assert moved == "\tNo phones on site."
+    assert x("string(//w:p[w:moveFrom]/w:del)") == "1.3" and x("string(//w:p[w:moveTo]/w:ins)") == "A1.2"
+    assert "No phones" not in "".join(x("//w:del//text()|//w:ins//text()"))
+    assert tracked_paragraphs(data, accept=True) == version_paragraphs(new)
+    assert tracked_paragraphs(data, accept=False) == version_paragraphs(old)
+    if shutil.which("soffice"):  # LibreOffice reads the move as Word does: Accept All and Reject All exact
+        for accept, doc in ((True, new), (False, old)):
+            runs = libreoffice_runs(data, accept, tmp_path)
+            assert ["".join(t for t, *_ in r) for r in runs] == version_paragraphs(doc)
+
+    edit(repo, "policy_src/demo.yaml", "never: No phones on site.", "never: No phones on site, ever.")
+    changed = resolved_at(repo)
+    data = render_redline_docx(diff_policies(old, changed))
+    body = etree.fromstring(zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml"))
+    assert not body.xpath("//w:moveFrom|//w:moveTo|//w:moveFromRangeStart", namespaces=NS)
+    assert "No phones on site." in "".join(body.xpath("//w:del//text()", namespaces=NS))
+    assert tracked_paragraphs(data, accept=True) == version_paragraphs(changed)
+    assert tracked_paragraphs(data, accept=False) == version_paragraphs(old)
 
 
 # ---- revisions -------------------------------------------------------------------------------

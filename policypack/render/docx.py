@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 import docx
+from docx.blkcntnr import BlockItemContainer
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
@@ -38,7 +39,7 @@ from docx.shared import Cm, Pt, RGBColor
 from lxml import etree
 
 from ..model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text,
-                     XRef, blocks_text, list_marker)
+                     XRef, list_marker)
 from . import RenderContext, format_date
 
 # ---- geometry (A4) -------------------------------------------------------------------------
@@ -52,6 +53,7 @@ MAX_CLAUSE_STYLE = 4  # clause levels with a style of their own; deeper levels s
 MAX_LIST_STYLE = 3
 BODY_SIZE = Pt(10.5)
 LOGO_HEIGHT = Cm(2.2)
+KEY_PADDING_X, KEY_PADDING_Y = Pt(7), Pt(5)  # inside the key message box: text to border
 PAGE_NUMBER_BAND = Cm(1.2)  # right indent of contents entries; the page number sits in it
 EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -179,6 +181,8 @@ class _Builder:
         self.next_bookmark = 0
         self.colour = _hex(doc.branding.colour)
         self.known_anchors = {n.anchor for n in doc.walk()}
+        self.body = self.d._body  # where paragraphs and tables go: the document, or the key message box
+        self.width = TEXT_WIDTH  # the width of `body`
 
     def build(self) -> bytes:
         self._page_setup()
@@ -248,7 +252,7 @@ class _Builder:
             self._pstyle(f"List Item {depth}", "Normal", left=text, hanging=LIST_STEP, after=3)
             self._pstyle(f"List Text {depth}", "Normal", left=text, after=3)
         self._pstyle("Table Text", "Normal", before=2, after=2)
-        self._pstyle("Key Message", "Normal", after=0, box=(self.colour, _tint(b.colour)))
+        self._pstyle("Key Message", "Normal", after=4)
         self._pstyle("Notice", "Normal", bold=True, before=10, after=10, box=(_hex(b.accent), _tint(b.accent, 0.92)))
         for name in ("Header", "Footer"):
             self._pstyle(name, "Normal", size=8.5, colour=GREY, after=0,
@@ -260,6 +264,7 @@ class _Builder:
         st.font.name = "DejaVu Sans Mono"
         st.font.size = Pt(BODY_SIZE.pt - 1)
         self._table_style()
+        self._key_message_style()
 
     def _pstyle(self, name, base, *, size=None, bold=None, colour=None, before=None, after=None, left=None,
                 hanging=None, right=None, keep=False, outline=None, tabs=(), box=None):
@@ -333,10 +338,26 @@ class _Builder:
             f'<w:tcPr><w:shd w:val="clear" w:color="auto" w:fill="{_tint(self.doc.branding.colour, 0.85)}"/></w:tcPr>'
             '</w:tblStylePr>'))
 
+    def _key_message_style(self):
+        """The key message box: a one-cell table with the brand's border and tint. Paragraph borders
+        cannot hold a list: Word and LibreOffice draw one box per run of paragraphs with equal
+        indents, so every hanging list item would get a box of its own."""
+        st = self.d.styles.add_style("Key Message Box", WD_STYLE_TYPE.TABLE)
+        borders = "".join(f'<w:{side} w:val="single" w:sz="8" w:space="0" w:color="{self.colour}"/>'
+                          for side in ("top", "left", "bottom", "right"))
+        x, y = int(KEY_PADDING_X / 635), int(KEY_PADDING_Y / 635)
+        st.element.append(parse_xml(
+            f'<w:tblPr {nsdecls("w")}><w:tblBorders>{borders}</w:tblBorders>'
+            f'<w:tblCellMar><w:top w:w="{y}" w:type="dxa"/><w:left w:w="{x}" w:type="dxa"/>'
+            f'<w:bottom w:w="{y}" w:type="dxa"/><w:right w:w="{x}" w:type="dxa"/></w:tblCellMar></w:tblPr>'))
+        st.element.append(parse_xml(
+            f'<w:tcPr {nsdecls("w")}><w:shd w:val="clear" w:color="auto" w:fill="{_tint(self.doc.branding.colour)}"/>'
+            '</w:tcPr>'))
+
     # ---- paragraphs and runs ---------------------------------------------------------------
     def _para(self, style: str, text: str = "", shift=0):
         """A body paragraph; `shift` moves a style's indents right (a level deeper than it is made for)."""
-        p = self.d.add_paragraph(text, style=style)
+        p = self.body.add_paragraph(text, style=style)
         if shift:
             pf = p.paragraph_format
             st = p.style.paragraph_format
@@ -479,19 +500,31 @@ class _Builder:
                 _field_end(p)
 
     def _key_message(self):
-        """The key message in one box: paragraphs keep their formatting and links; a list or table
-        (unusual in a callout) is boxed as the plain text a reader sees."""
-        boxed = []
-        for block in self.doc.key_message:
-            if isinstance(block, Para):
-                boxed.append(block.inlines)
-            else:
-                boxed += [(Text(line),) for line in blocks_text([block]).split("\n")]
-        for i, inlines in enumerate(boxed):
-            p = self._para("Key Message")
-            if i == 0:  # the box opens the page after the contents
-                p.paragraph_format.page_break_before = True
-            self._inlines(p, inlines)
+        """The key message in one box, its blocks written as a clause's are: paragraphs keep their
+        formatting and links, lists their markers and hanging indents, tables their borders."""
+        if not self.doc.key_message:
+            return
+        box = BlockItemContainer.add_table(self.body, 1, 1, self.width)
+        box.style = self.d.styles["Key Message Box"]
+        tbl_pr = box._tbl.tblPr
+        tbl_pr.append(parse_xml(f'<w:tblCaption {nsdecls("w")} w:val="Key message"/>'))
+        cell = box.cell(0, 0)
+        placeholder = cell.paragraphs[0]._p
+        self.body, self.width = cell, self.width - 2 * KEY_PADDING_X
+        try:
+            for b in self.doc.key_message:
+                if isinstance(b, Para):
+                    self._inlines(self._para("Key Message"), b.inlines)
+                elif isinstance(b, ListBlock):  # markers at the box's text edge, as in the HTML
+                    self._list(b, 1, -(NUMBER_COLUMN + LIST_INSET))
+                elif isinstance(b, Table):
+                    self._table(b.header, b.rows)
+        finally:
+            self.body, self.width = self.d._body, TEXT_WIDTH
+        cell._tc.remove(placeholder)
+        first, last = cell.paragraphs[0], cell.paragraphs[-1]
+        first.paragraph_format.page_break_before = True  # the box opens the page after the contents
+        last.paragraph_format.space_after = Pt(0)
 
     # ---- body ---------------------------------------------------------------------------------
     def _node(self, n: RNode):
@@ -512,6 +545,9 @@ class _Builder:
             p = self._para(style, heading_text(n), shift)
             self._bookmark(p, n.anchor)
             self._blocks(n.blocks, n.level)
+        elif n.blocks and isinstance(n.blocks[0], ListBlock):  # the number leads the first list item's line
+            self._list(n.blocks[0], 1, (n.level - 2) * NUMBER_COLUMN, lead=n)
+            self._blocks(n.blocks[1:], n.level)
         else:
             home = min(n.level, MAX_CLAUSE_STYLE)
             p = self._para(f"Clause {home}", n.label + "\t" if n.label else "", (n.level - home) * NUMBER_COLUMN)
@@ -539,11 +575,15 @@ class _Builder:
             elif isinstance(b, Table):
                 self._table(b.header, b.rows, indent=(level - 1) * NUMBER_COLUMN)
 
-    def _list(self, lst: ListBlock, depth: int, shift):
+    def _list(self, lst: ListBlock, depth: int, shift, lead: Optional[RNode] = None):
+        """A list; `lead`: the clause the list opens, whose number starts the first item's line."""
         home = min(depth, MAX_LIST_STYLE)
         shift += (depth - home) * LIST_STEP
         for number, item in enumerate(lst.items, lst.start):
             p = self._para(f"List Item {home}", list_marker(lst.style, number) + "\t", shift)
+            if lead is not None:
+                self._lead(p, lead, shift)
+                lead = None
             for i, b in enumerate(item):
                 if isinstance(b, Para):
                     if i:
@@ -553,6 +593,27 @@ class _Builder:
                     self._list(b, depth + 1, shift)
                 elif isinstance(b, Table):
                     self._table(b.header, b.rows, indent=NUMBER_COLUMN + LIST_INSET + depth * LIST_STEP + shift)
+
+    def _lead(self, p, n: RNode, shift):
+        """Put clause `n`'s number and bookmark at the start of list item `p` (a level-1 list item
+        `shift`ed for the clause's level): the first line hangs out to the number column, then tabs
+        to the marker and on to the text, as a clause's number and its first line of text do."""
+        if n.label:
+            text = (p.style.paragraph_format.left_indent or 0) + shift
+            pf = p.paragraph_format
+            pf.left_indent = text
+            pf.first_line_indent = -(text - (n.level - 2) * NUMBER_COLUMN)
+            wanted = (int(text - LIST_STEP), int(text))  # the marker, the text
+            for t in p.style.paragraph_format.tab_stops:  # the style's stop is for an unshifted list
+                if int(t.position) not in wanted:
+                    pf.tab_stops.add_tab_stop(t.position, WD_TAB_ALIGNMENT.CLEAR)
+            stops = {int(t.position) for t in pf.tab_stops}
+            for pos in wanted:
+                if pos not in stops:
+                    pf.tab_stops.add_tab_stop(pos)
+            marker = p.runs[0]._r
+            marker.addprevious(p.add_run(n.label + "\t")._r)
+        self._bookmark(p, n.anchor)
 
     # ---- tables -----------------------------------------------------------------------------
     def _changes(self):
@@ -579,9 +640,9 @@ class _Builder:
         """A bordered table whose first row is a header repeated on every page. Cells are strings or
         tuples of inlines."""
         ncols = len(header)
-        table = self.d.add_table(rows=1 + len(rows), cols=ncols)
+        available = self.width - indent
+        table = BlockItemContainer.add_table(self.body, 1 + len(rows), ncols, available)
         table.style = self.d.styles["Policy Table"]
-        available = TEXT_WIDTH - indent
         if widths:
             scale = available / sum(Cm(w) for w in widths)
             cols = [int(Cm(w) * scale) for w in widths]
