@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-import zipfile
 from pathlib import Path
 from typing import Optional
 
@@ -39,6 +38,7 @@ from docx.shared import Cm
 from .diff import DELETE, EQUAL, INSERT, word_ops
 from .model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text, XRef,
                     list_marker)
+from .write import deterministic_zip
 
 try:  # the policy writer's bookmark names, so a redline's bookmarks read like the policy's
     from .render.docx import bookmark_name
@@ -47,7 +47,6 @@ except Exception:  # noqa: BLE001 - without them cross-references are plain text
 
 MAX_CLAUSE_STYLE = 4  # the policy writer styles clause levels 2..4 ("Clause 2" .. "Clause 4")
 
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 AUTHOR = "policypack"
 MOVE_FROM, MOVE_TO = "<", ">"  # ops of a moved clause's text, where it was and where it is
 TRACKED = {DELETE: "w:del", INSERT: "w:ins", MOVE_FROM: "w:moveFrom", MOVE_TO: "w:moveTo"}
@@ -435,16 +434,4 @@ def render_redline_docx(diff, subject: str = "", author: str = AUTHOR) -> bytes:
                bookmark=names.get(anchor))
     buf = io.BytesIO()
     document.save(buf)
-    return _fixed_zip(buf.getvalue())
-
-
-def _fixed_zip(data: bytes) -> bytes:
-    """The same zip with every entry dated ZIP_TIME, so equal documents give equal bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, src.read(info.filename))
-    return out.getvalue()
+    return deterministic_zip(buf.getvalue())

@@ -5,9 +5,13 @@ target, so a failed or interrupted build leaves the earlier output intact.
 """
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+import zipfile
 from pathlib import Path
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -27,3 +31,19 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def deterministic_zip(data: bytes) -> bytes:
+    """Re-pack a zip package (a DOCX) with fixed timestamps, a stable entry order and fixed
+    compression: python-docx stamps the current time on every entry."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    names = sorted(src.namelist(), key=lambda n: (n != "[Content_Types].xml", n != "_rels/.rels", n))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for name in names:
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, src.read(name), compresslevel=6)
+    return out.getvalue()

@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-import zipfile
 from pathlib import Path
 from typing import Optional
 
@@ -40,6 +39,7 @@ from lxml import etree
 
 from ..model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text,
                      XRef, list_marker)
+from ..write import deterministic_zip
 from . import RenderContext, format_date
 
 # ---- geometry (A4) -------------------------------------------------------------------------
@@ -56,7 +56,6 @@ LOGO_HEIGHT = Cm(2.2)
 KEY_PADDING_X, KEY_PADDING_Y = Pt(7), Pt(5)  # inside the key message box: text to border
 PAGE_NUMBER_BAND = Cm(1.2)  # right indent of contents entries; the page number sits in it
 EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 SOFFICE_TIMEOUT = 180  # seconds for one conversion
 
@@ -197,7 +196,7 @@ class _Builder:
         self._drop_template_parts()
         out = io.BytesIO()
         self.d.save(out)
-        return _deterministic_zip(out.getvalue())
+        return deterministic_zip(out.getvalue())
 
     # ---- page and styles ----------------------------------------------------------------
     def _page_setup(self):
@@ -795,18 +794,3 @@ def _order_ppr(ppr):
     rank = {qn("w:" + name): i for i, name in enumerate(_PPR_ORDER)}
     for child in sorted(ppr, key=lambda c: rank.get(c.tag, len(_PPR_ORDER))):
         ppr.append(child)  # appending an element moves it
-
-
-def _deterministic_zip(data: bytes) -> bytes:
-    """Re-pack the package with fixed timestamps, a stable entry order and fixed compression."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    names = sorted(src.namelist(), key=lambda n: (n != "[Content_Types].xml", n != "_rels/.rels", n))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as dst:
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, src.read(name), compresslevel=6)
-    return out.getvalue()
