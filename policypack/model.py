@@ -281,19 +281,27 @@ def inline_text(inlines) -> str:
     return "".join(out)
 
 
-def blocks_text(blocks, depth: int = 0) -> str:
-    """Plain text of blocks: what a reader sees, list markers included."""
+def block_lines(blocks, inlines, literal, join):
+    """Lay blocks out as the lines a reader sees, list markers included, with the pieces made by
+    the caller: `inlines(inlines)` renders a run of inlines, `literal(str)` a marker or separator,
+    `join(separator, pieces)` joins pieces. Plain text and the redline's formatted runs both use
+    it, so the redline's text is the plain text to the character."""
     lines = []
     for b in blocks:
         if isinstance(b, Para):
-            lines.append(inline_text(b.inlines))
+            lines.append(inlines(b.inlines))
         elif isinstance(b, ListBlock):
             for n, item in enumerate(b.items, b.start):
-                lines.append(list_marker(b.style, n) + " " + blocks_text(item, depth + 1))
+                lines.append(literal(list_marker(b.style, n) + " ") + block_lines(item, inlines, literal, join))
         elif isinstance(b, Table):
             for row in (b.header,) + tuple(b.rows):
-                lines.append(" | ".join(inline_text(c) for c in row))
-    return "\n".join(lines)
+                lines.append(join(literal(" | "), [inlines(c) for c in row]))
+    return join(literal("\n"), lines)
+
+
+def blocks_text(blocks) -> str:
+    """Plain text of blocks: what a reader sees, list markers included."""
+    return block_lines(blocks, inline_text, str, str.join)
 
 
 def list_marker(style: str, n: int) -> str:

@@ -36,8 +36,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm
 
 from .diff import DELETE, EQUAL, INSERT, word_ops
-from .model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text, XRef,
-                    list_marker)
+from .model import (Break, Code, Emph, Link, ResolvedPolicy, RNode, Strong, Text, XRef, block_lines)
 from .write import deterministic_zip
 
 try:  # the policy writer's bookmark names, so a redline's bookmarks read like the policy's
@@ -104,18 +103,10 @@ def _inline_runs(inlines, fmt: Fmt = PLAIN) -> list:
 
 def _block_runs(blocks) -> list:
     """[(text, Fmt)] of blocks, the text exactly `model.blocks_text`'s."""
-    lines = []
-    for b in blocks:
-        if isinstance(b, Para):
-            lines.append(_inline_runs(b.inlines))
-        elif isinstance(b, ListBlock):
-            for n, item in enumerate(b.items, b.start):
-                lines.append([(list_marker(b.style, n) + " ", PLAIN)] + _block_runs(item))
-        elif isinstance(b, Table):
-            for row in (b.header,) + tuple(b.rows):
-                cells = [_inline_runs(c) for c in row]
-                lines.append([r for k, c in enumerate(cells) for r in ([(" | ", PLAIN)] if k else []) + c])
-    return [r for k, line in enumerate(lines) for r in ([("\n", PLAIN)] if k else []) + line]
+    def join(separator: list, pieces: list) -> list:
+        return [r for k, piece in enumerate(pieces) for r in (separator if k else []) + piece]
+
+    return block_lines(blocks, _inline_runs, lambda text: [(text, PLAIN)], join)
 
 
 def node_runs(node: RNode) -> list:
