@@ -81,7 +81,7 @@ def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date
     for oid in dict.fromkeys(oid for oid, _ in todo):
         _pack(project, oid, docs, out / oid, ctx)
         outcome.files += 1
-    write_atomic(out / "review.html", render_review(review_rows(project, as_of), ctx))
+    write_atomic(out / "review.html", render_review(review_rows(project, as_of, docs), ctx))
     write_atomic(out / "index.html", render_index(_tree(project, None, out), ctx, review_href="review.html"))
     outcome.files += 2
     return outcome

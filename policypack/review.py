@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from typing import Optional
 
 from .diff import diff_policies
 from .errors import Failed, Report
@@ -30,14 +31,17 @@ HEADINGS = ("Organisation", "Policy", "Adopted", "Last reviewed", "Next review",
             "Latest model", "Changes behind")
 
 
-def review_rows(project: Project, as_of: dt.date) -> list:
+def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -> list:
+    """One row per organisation and published policy; `docs` ({(org, policy): ResolvedPolicy})
+    saves resolving again what the caller has already resolved."""
+    docs = docs or {}
     latest = latest_revision(project.root) or "unknown"
     then_projects: dict = {}
     rows = []
     for oid in sorted(project.organisations):
         org = project.organisations[oid]
         for pid in project.published(oid):
-            doc = resolve(project, oid, pid, Report())
+            doc = docs.get((oid, pid)) or resolve(project, oid, pid, Report())
             rev = org.model_revision
             behind = "unknown"
             if rev:
