@@ -5,19 +5,30 @@ The loader validates shape and types only; what ids refer to is checked by `laye
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import io
+import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Optional
 
 from .errors import Failed, Loc, Report, did_you_mean
 from .model import (DOC_KINDS, GENERATED, NUMBERING_STYLES, OPTIONAL_VALUES, ORG_KINDS, Change,
                     Insert, Library, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
-from .yamlread import LList, LMap, LStr, read_yaml
+from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
+from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
 
 ID_RE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 VAR_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
 MAX_ID = 64
+YEARS = (1900, 2199)  # dates outside these years are typing mistakes, and break date arithmetic
+MAX_LOGO = 1_000_000  # bytes
+MAX_TEMPLATE = 1_000_000  # bytes, each file in a template folder
+MAX_TEMPLATE_FILES = 200
+SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend them
 
 NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
              "guidance", "slot", "locked"}
@@ -124,7 +135,11 @@ class _Reader:
                 raise ValueError
             dt.date.fromisoformat(s)
         except ValueError:
-            self.err(line, f"{what} is '{s}', which is not a date", "Write dates as YYYY-MM-DD, e.g. 2025-09-01.")
+            self.err(line, f"{what} is '{s[:40]}', which is not a date", "Write dates as YYYY-MM-DD, e.g. 2025-09-01.")
+            return None
+        if not YEARS[0] <= int(s[:4]) <= YEARS[1]:
+            self.err(line, f"{what} is '{s}', outside the years {YEARS[0]} to {YEARS[1]}",
+                     "Check the year: policy dates fall in these years.")
             return None
         return s
 
@@ -139,6 +154,16 @@ class _Reader:
                      f"letter, at most {MAX_ID} characters (they become file names and anchors).")
             return None
         return v
+
+    def own_id(self, v, line: int, what: str) -> Optional[str]:
+        """The id of a policy or organisation: an id that is not the name of a file the build writes."""
+        i = self.ident(v, line, what)
+        if i in RESERVED_IDS:
+            self.err(line, f"{what} '{i}' is reserved: the build writes its own {i}.html",
+                     "Choose another id (and rename the file to match): " + ", ".join(sorted(RESERVED_IDS))
+                     + " are reserved.")
+            return None
+        return i
 
     def id_list(self, m: LMap, key: str, what: str) -> list:
         v = m.get(key)
@@ -227,19 +252,96 @@ def load_project(root: Path, report: Optional[Report] = None) -> Project:
             if org:
                 organisations[org.id] = org
     _check_extends(organisations, report)
+    _check_names(organisations, report)
     if report.errors:
         raise Failed(report)
     return Project(root=root, library=library, policies=policies, organisations=organisations)
 
 
-def _read(path: Path, root: Path, report: Report):
+def _read(path: Path, root: Path, report: Report, empty_hint: str):
     rel = path.relative_to(root).as_posix()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        report.error(Loc(rel, 1), f"the file is not UTF-8 text ({exc.reason})", "Save it as UTF-8.")
+    within = root / rel.split("/")[0]  # schools/ or policy_src/
+    data, problem = read_regular(path, within, MAX_BYTES)
+    if problem:
+        report.error(Loc(rel), *problem)
         return rel, None
-    return rel, read_yaml(text, rel, report)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        report.error(Loc(rel, line), f"the file is not UTF-8 text ({exc.reason})", "Save it as UTF-8.")
+        return rel, None
+    if text.startswith("\ufeff"):  # a byte-order mark some editors write: not part of the text
+        text = text[1:]
+    return rel, read_yaml(text, rel, report, empty_hint)
+
+
+def read_regular(path: Path, within: Path, limit: int) -> tuple:
+    """(bytes, None), or (None, (message, hint)) for anything but a regular file of at most `limit`
+    bytes inside `within` (a symbolic link is followed only to a file inside `within`).
+
+    The file is opened without blocking (a FIFO cannot hang us), checked with fstat on the open
+    file (a device or folder is refused before anything is read), and read to at most limit + 1
+    bytes (a file that grows, or lies about its size, is still refused)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None, ("the file does not exist", "Check the path.")
+    except OSError as exc:
+        return None, (f"the file cannot be read ({exc.strerror})", "Check its permissions.")
+    link = stat.S_ISLNK(st.st_mode)
+    try:
+        target = Path(path).resolve(strict=True)
+    except FileNotFoundError:
+        if link:
+            return None, ("the file is a symbolic link to nothing",
+                          "Delete the link, or point it at a file that exists.")
+        return None, ("the file does not exist", "Check the path.")
+    except (OSError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP:
+            return None, ("the file is a symbolic link that goes round in a loop", "Delete the link.")
+        return None, (f"the file cannot be read ({exc.strerror})", "Check its permissions.")
+    base = Path(within).resolve()
+    if base not in target.parents:
+        return None, (f"the file is a symbolic link to something outside {_rel_name(within)}/",
+                      f"Links are followed only to files inside {_rel_name(within)}/: copy the file "
+                      "here instead of linking to it.")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        return None, (f"the file cannot be read ({exc.strerror})", "Check its permissions.")
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return None, ("this is a folder, not a file", "Remove the folder or rename it so that it does "
+                          "not end in .yaml.")
+        if not stat.S_ISREG(st.st_mode):
+            return None, ("this is not a regular file (it is a device, a pipe or a socket)",
+                          "Only ordinary files are read: replace it with one.")
+        if st.st_size > limit:
+            return None, (f"the file is larger than {_size(limit)}", "Make it smaller, or split it.")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            return None, (f"the file is larger than {_size(limit)}", "Make it smaller, or split it.")
+        return b"".join(chunks), None
+    except OSError as exc:
+        return None, (f"the file cannot be read ({exc.strerror})", "Check the disk and the file's permissions.")
+    finally:
+        os.close(fd)
+
+
+def _rel_name(folder: Path) -> str:
+    return Path(folder).name
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1_000_000} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
 
 
 def _top(r: _Reader, data, key: str) -> Optional[LMap]:
@@ -346,7 +448,8 @@ def _include(r: _Reader, raw: LMap, kind: str, library: Optional[Library], in_li
 
 
 def _load_library(path: Path, root: Path, library: Library, report: Report) -> None:
-    rel, data = _read(path, root, report)
+    rel, data = _read(path, root, report, "A library file holds shared sections under 'library:'; delete the "
+                      "file if it is not needed.")
     r = _Reader(rel, report)
     lib = _top(r, data, "library") if data is not None else None
     if lib is None:
@@ -399,14 +502,15 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
 
 
 def _load_policy(path: Path, root: Path, library: Library, report: Report) -> Optional[Policy]:
-    rel, data = _read(path, root, report)
+    rel, data = _read(path, root, report, "A policy file holds one policy under 'policy:'; delete the file "
+                      "if it is not needed.")
     r = _Reader(rel, report)
     p = _top(r, data, "policy") if data is not None else None
     if p is None:
         return None
     req = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner", "sections"}
     r.mapping(p, p.line, "the policy", POLICY_KEYS, req)
-    pid = r.ident(p.get("id"), p.line_of("id"), "the policy id") if p.get("id") is not None else None
+    pid = r.own_id(p.get("id"), p.line_of("id"), "the policy id") if p.get("id") is not None else None
     if pid is None:
         return None
     if path.stem != pid:
@@ -559,21 +663,22 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
 
 
 def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optional[Organisation]:
-    rel, data = _read(path, root, report)
+    rel, data = _read(path, root, report, "An organisation's file starts with 'organisation:' and its id, name "
+                      "and kind; delete the file if the organisation is gone.")
     r = _Reader(rel, report)
     o = _top(r, data, "organisation") if data is not None else None
     if o is None:
         return None
     r.mapping(o, o.line, "the organisation", ORG_KEYS, {"id", "name", "kind"})
-    oid = r.ident(o.get("id"), o.line_of("id"), "the organisation id") if o.get("id") is not None else None
+    oid = r.own_id(o.get("id"), o.line_of("id"), "the organisation id") if o.get("id") is not None else None
     if oid is None:
         return None
     if path.stem != oid:
         r.err(o.line_of("id"), f"organisation id '{oid}' does not match the file name '{path.name}'",
               f"Rename the file to {oid}.yaml or change the id.")
     what = f"organisation '{oid}'"
-    org = Organisation(id=oid, name=r.text(o, "name", what) or oid, kind=r.choice(o, "kind", what, ORG_KINDS) or "school",
-                       file=rel, loc=r.loc(o.line))
+    org = Organisation(id=oid, name=_name(r, o, what) or oid, kind=r.choice(o, "kind", what, ORG_KINDS) or "school",
+                       file=rel, loc=r.loc(o.line), name_loc=r.loc(o.line_of("name")))
     if o.get("extends") is not None:
         org.extends = r.ident(o["extends"], o.line_of("extends"), "'extends'")
         org.extends_loc = r.loc(o.line_of("extends"))
@@ -592,16 +697,9 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
                 r.err(b.line_of(key), f"branding {key} '{val}' is not a colour", "Write colours as #rrggbb, e.g. \"#1d4f91\" (quoted).")
                 continue
             if key in ("logo", "templates"):
-                target = (root / "schools" / val).resolve()
-                inside = root.resolve() in target.parents
-                if not inside or not target.exists() or (key == "logo") != target.is_file():
-                    r.err(b.line_of(key), f"branding {key} '{val}' is not a {'file' if key == 'logo' else 'folder'} "
-                          "inside the project", f"Give a path relative to schools/, e.g. assets/{oid}.svg.")
+                val = _asset(r, b.line_of(key), key, val, root, oid)
+                if val is None:
                     continue
-                if key == "logo" and target.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
-                    r.err(b.line_of(key), f"logo '{val}' must be an SVG, PNG or JPEG file", "")
-                    continue
-                val = target
             org.branding[key] = (val, r.loc(b.line_of(key)))
     org.adoption = _adoption(r, o.get("adoption"), o.line_of("adoption"), what)
     org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
@@ -629,11 +727,233 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
     return org
 
 
+def _name(r: _Reader, o: LMap, what: str) -> Optional[str]:
+    """The organisation's name, refused when it holds characters that make it look like another."""
+    name = r.text(o, "name", what)
+    if name is None:
+        return None
+    line = o.line_of("name")
+    ch = invisible_char(name)
+    if ch:
+        r.err(line, f"the name of {what} holds the invisible character {describe(ch)}",
+              "Delete it: invisible and right-to-left control characters make a name look like another "
+              "organisation's.")
+        return None
+    space = odd_space(name)
+    if space:
+        r.err(line, f"the name of {what} {space}", "Write the name with single ordinary spaces between words.")
+        return None
+    if not name.isascii():
+        from confusable_homoglyphs import confusables
+        if confusables.is_dangerous(name):
+            r.err(line, f"the name of {what} mixes alphabets with look-alike letters",
+                  "Write the name in one alphabet: letters from another (e.g. Cyrillic 'о' for Latin 'o') "
+                  "make it look like a different organisation's.")
+            return None
+    return name
+
+
+def _asset(r: _Reader, line: int, key: str, val: str, root: Path, oid: str) -> Optional[Path]:
+    """A branding logo (a checked SVG, PNG or JPEG file) or template folder, inside schools/."""
+    schools = (root / "schools").resolve()
+    what = f"branding {key} '{val}'"
+    target = Path(os.path.normpath(schools / val))
+    if schools not in target.parents:
+        r.err(line, f"{what} is not a {'file' if key == 'logo' else 'folder'} inside the project's schools/ folder",
+              f"Give a path relative to schools/, e.g. assets/{oid}.svg.")
+        return None
+    if key == "templates":
+        problem = _template_folder(target, schools)
+        if problem:
+            r.err(line, f"{what}: {problem[0]}", problem[1])
+            return None
+        return target.resolve()
+    if target.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
+        r.err(line, f"logo '{val}' must be an SVG, PNG or JPEG file", "")
+        return None
+    data, problem = read_regular(target, schools, MAX_LOGO)
+    if problem:
+        r.err(line, f"{what}: {problem[0]}", problem[1])
+        return None
+    problem = check_logo(data, target.suffix.lower())
+    if problem:
+        r.err(line, f"{what}: {problem}", "Save the logo again from a graphics program as a plain SVG, PNG or "
+              f"JPEG file of at most {_size(MAX_LOGO)}.")
+        return None
+    return target.resolve()
+
+
+def _template_folder(folder: Path, schools: Path) -> Optional[tuple]:
+    """(message, hint) when a template folder is not a folder of ordinary files inside schools/."""
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return "there is no such folder", "Give a path relative to schools/, e.g. templates/my-school."
+    try:
+        real = folder.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "the folder is a symbolic link to nothing, or a loop", "Copy the templates here instead."
+    if schools not in real.parents:
+        return "the folder is a symbolic link to somewhere outside schools/", "Copy the templates here instead."
+    if not real.is_dir():
+        return "this is not a folder", "Name the folder that holds the template overrides."
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(real):
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(real).as_posix()
+            count += 1
+            if count > MAX_TEMPLATE_FILES:
+                return f"the folder holds more than {MAX_TEMPLATE_FILES} files", "Keep only the template overrides."
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                try:
+                    inside = real in path.resolve(strict=True).parents
+                except (OSError, RuntimeError):
+                    inside = False
+                if not inside:
+                    return (f"'{rel}' is a symbolic link to something outside the folder (or to nothing)",
+                            "Copy the file here instead of linking to it.")
+                continue
+            if name in dirnames:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                return f"'{rel}' is not a regular file", "Only ordinary files can be templates: remove it."
+            if st.st_size > MAX_TEMPLATE:
+                return f"'{rel}' is larger than {_size(MAX_TEMPLATE)}", "Templates are small: make it smaller."
+    return None
+
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_URL = re.compile(r"url\(\s*['\"]?([^'\")]*)", re.I)
+_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(px|pt|pc|mm|cm|in|em|ex|%)?\s*\Z")
+
+
+def check_logo(data: bytes, suffix: str) -> Optional[str]:
+    """What is wrong with a logo's bytes, or None. PNG and JPEG: the signature, and the image
+    decodes to a sane size. SVG: UTF-8 XML without a DOCTYPE or entities, an <svg> root, a viewBox
+    of four numbers with a positive width and height, and no reference to anything outside itself."""
+    if suffix == ".svg":
+        return _check_svg(data)
+    magic = {".png": b"\x89PNG\r\n\x1a\n", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff"}[suffix]
+    if not data.startswith(magic):
+        return f"the file is not a {'PNG' if suffix == '.png' else 'JPEG'} image"
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            img.verify()
+    except Exception as exc:  # Pillow raises many kinds for a broken file; each means "broken"
+        return f"the image cannot be read ({type(exc).__name__})"
+    if not (0 < width <= 10_000 and 0 < height <= 10_000):
+        return f"the image is {width} x {height} pixels; a logo is at most 10000 x 10000"
+    return None
+
+
+def _check_svg(data: bytes) -> Optional[str]:
+    from lxml import etree
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the SVG is not UTF-8 text"
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        return "the SVG has a DOCTYPE or entity declarations, which policypack does not read"
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                             huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        return f"the SVG is not well-formed XML ({str(exc).splitlines()[0][:120] if str(exc) else 'syntax'})"
+    if root.getroottree().docinfo.doctype:
+        return "the SVG has a DOCTYPE, which policypack does not read"
+    qname = etree.QName(root)
+    if qname.localname != "svg" or qname.namespace not in (_SVG_NS, None):
+        return "the file is not an SVG image (its root element is not <svg>)"
+    box = root.get("viewBox")
+    if box is not None:
+        parts = [p for p in re.split(r"[\s,]+", box.strip()) if p]
+        try:
+            nums = [float(p) for p in parts]
+        except ValueError:
+            nums = []
+        if len(nums) != 4 or not all(math.isfinite(n) for n in nums) or nums[2] <= 0 or nums[3] <= 0:
+            return f"its viewBox '{box[:40]}' is not four numbers with a positive width and height"
+    for attr in ("width", "height"):
+        value = root.get(attr)
+        if value is not None:
+            m = _LENGTH.match(value)
+            if not m or float(m.group(1)) <= 0:
+                return f"its {attr} '{value[:40]}' is not a positive length"
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        local = etree.QName(el).localname
+        if local in ("script", "foreignObject"):
+            return f"it holds a <{local}> element"
+        texts = [el.text or ""] if local == "style" else []
+        for name, value in el.attrib.items():
+            aname = etree.QName(name).localname
+            if aname.lower().startswith("on"):
+                return f"it has an event handler ({aname})"
+            if aname == "href" and not (value.strip().startswith("#") or value.strip().startswith("data:")):
+                return f"it refers to '{value.strip()[:60]}' outside itself"
+            texts.append(value)
+        for t in texts:
+            if "@import" in t:
+                return "its style imports another file"
+            for target in _URL.findall(t):
+                if not (target.strip().startswith("#") or target.strip().startswith("data:")):
+                    return f"it refers to '{target.strip()[:60]}' outside itself"
+    return None
+
+
+def _check_names(orgs: dict, report: Report) -> None:
+    """Two organisations whose names look the same: reported on the one that copies the other.
+
+    The original is, in order: the name without look-alike tricks (non-ASCII letters, or an
+    upper-case I, a 0, a 1 or a | where a letter would be), the organisation higher in the
+    'extends' tree, the file first in sorted order."""
+    groups: dict = {}
+    for org in orgs.values():
+        groups.setdefault(skeleton(org.name), []).append(org)
+
+    def depth(org) -> int:
+        n, cur, seen = 0, org, set()
+        while cur.extends in orgs and cur.id not in seen:
+            seen.add(cur.id)
+            cur, n = orgs[cur.extends], n + 1
+        return n
+
+    def tricks(name: str) -> int:
+        odd = sum(1 for c in name if not c.isascii() or c in "01|")
+        odd += len(re.findall(r"(?<=[a-z])I|I(?=[a-z]*[A-Z])", name))
+        return odd
+
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda o: (tricks(o.name), depth(o), o.file))
+        original = group[0]
+        for org in group[1:]:
+            same = "is the same as" if org.name == original.name else "looks the same as"
+            report.error(org.name_loc or org.loc,
+                         f"the name of '{org.id}', '{org.name}', {same} the name of '{original.id}' "
+                         f"({original.name_loc or original.loc})",
+                         "Each organisation needs a name of its own that readers can tell apart: change this one.")
+
+
 def _check_extends(orgs: dict, report: Report) -> None:
     for org in orgs.values():
         if org.extends and org.extends not in orgs:
             report.error(org.extends_loc, f"organisation '{org.id}' extends unknown organisation '{org.extends}'",
                          did_you_mean(org.extends, orgs) or "Name the id of another file in schools/, or remove 'extends'.")
+        elif org.extends and orgs[org.extends].kind in SCHOOL_KINDS:
+            parent = orgs[org.extends]
+            above = f" (it extends '{parent.extends}')" if parent.extends else ""
+            report.error(org.extends_loc, f"organisation '{org.id}' extends '{parent.id}', which is a {parent.kind}: "
+                         "only a local authority, trust or federation can be extended",
+                         f"A {parent.kind}'s layer is its own (its board, adoption record and slots): extend the "
+                         f"authority, trust or federation above it instead{above}.")
     reported = set()
     for org in sorted(orgs.values(), key=lambda o: o.id):
         path, cur = [], org

@@ -160,6 +160,7 @@ class Organisation:
     loc: Loc
     extends: Optional[str] = None
     extends_loc: Optional[Loc] = None
+    name_loc: Optional[Loc] = None
     numbering: Optional[str] = None
     variables: dict = field(default_factory=dict)  # name -> (value, Loc)
     branding: dict = field(default_factory=dict)  # key -> (value, Loc)

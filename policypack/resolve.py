@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from . import markup
 from .errors import Loc, Report, did_you_mean
 from .layer import Layered, apply_layers
+from .names import NameFinder
 from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
                     _alpha, _roman, blocks_text)
 
@@ -49,44 +50,36 @@ def _line_of(text: str, word: str, loc: Loc) -> Loc:
     return loc
 
 
-_WORD = re.compile(r"\w+")
-
-
 @functools.lru_cache(maxsize=8)
-def _names_index(names: tuple) -> dict:
-    """first word -> the names starting with it, longest first"""
-    index: dict = {}
-    for name in sorted(names, key=lambda n: (-len(n), n)):
-        first = _WORD.search(name)
-        if first:
-            index.setdefault(first.group(), []).append(name)
-    return index
+def _names_index(names: tuple) -> NameFinder:
+    """One finder per project for the organisation names, compared by skeleton (look-alikes,
+    invisible characters, case and spacing do not hide a name); built once, used for every text."""
+    return NameFinder(names, min_length=4)
 
 
-def _names_in(text: str, index: dict):
-    """The organisation names mentioned in `text`, as whole words; a longer name wins, so
-    "Kestrel Park Academy" is not also read as a shorter name inside it."""
-    pos = 0
-    for m in _WORD.finditer(text):
-        if m.start() < pos:
-            continue
-        for name in index.get(m.group(), ()):
-            end = m.start() + len(name)
-            if text.startswith(name, m.start()) and not (end < len(text) and (text[end].isalnum() or text[end] == "_")):
-                yield name
-                pos = end
-                break
+def _names_in(text: str, index: NameFinder):
+    """The organisation names mentioned in `text` (however written: look-alike letters, case,
+    spacing and invisible characters do not hide one), as whole words; a longer name wins, so
+    "Kestrel Park Academy" is not also read as a shorter name inside it. One pass over the text,
+    however many names share a first word."""
+    return index.find(text)
 
 
 def add_months(d: dt.date, months: int) -> dt.date:
+    """`months` after `d`, on the same day or the month's last; never raises (clamped to the
+    dates Python can hold)."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
+    if year > dt.MAXYEAR:
+        return dt.date.max
+    if year < dt.MINYEAR:
+        return dt.date.min
     for day in (d.day, 30, 29, 28):
         try:
             return dt.date(year, month, day)
         except ValueError:
             continue
-    raise ValueError(d)
+    return dt.date(year, month, 28)
 
 
 def resolve(project: Project, org_id: str, policy_id: str, report: Report) -> ResolvedPolicy:
@@ -324,16 +317,25 @@ class _Resolver:
         return b
 
     def _check_foreign_names(self, doc: ResolvedPolicy, sources: dict) -> None:
-        """Flag another organisation's name left in this organisation's text."""
+        """Flag another organisation's name left in this organisation's text. Names and text are
+        compared by skeleton, so look-alike letters, invisible characters, case and spacing do not
+        hide a name; a name that looks the same as one this organisation may use is not foreign
+        (the loader reports the look-alike on the file that copies it)."""
         chain_ids = {o.id for o in self.layered.chain}
         allowed = set(chain_ids)
         for o in self.layered.chain:
             if o.kind in ("federation", "trust") and o.id != self.org.id:
                 allowed.update(c.id for c in self.project.organisations.values() if c.extends == o.id)
-        foreign = {o.name for o in self.project.organisations.values() if o.id not in allowed}
+        orgs = sorted(self.project.organisations.values(), key=lambda o: o.id)
+        index = _names_index(tuple(o.name for o in orgs))
+        own = {index.skeletons[o.name] for o in orgs if o.id in allowed}
+        foreign = {}
+        for o in orgs:
+            key = index.skeletons[o.name]
+            if o.id not in allowed and key not in own:
+                foreign.setdefault(key, o.name)
         if not foreign:
             return
-        index = _names_index(tuple(o.name for o in self.project.organisations.values() if len(o.name) >= 4))
         places = [(f"{n.kind} '{n.id}'", sources[n.id].provenance.loc or sources[n.id].loc,
                    (n.title or "") + "\n" + blocks_text(n.blocks)) for n in doc.walk()]
         fields = self.layered.fields
@@ -341,7 +343,8 @@ class _Resolver:
                    ("the key message", fields["key_message"][1], blocks_text(doc.key_message))]
         places += [(f"the change of {c.date}", c.loc, c.summary) for c in self.layered.changes]
         for what, where, text in places:
-            name = next((n for n in _names_in(text, index) if n in foreign), None)
+            key = next((k for k in map(index.skeletons.get, _names_in(text, index)) if k in foreign), None)
+            name = foreign.get(key)
             if name:
                 self.report.error(where, f"'{name}', another organisation's name, appears in "
                                   f"{what} of {self.org.id}'s {doc.policy_id}",

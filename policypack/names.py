@@ -1,0 +1,157 @@
+"""Names and the characters in them: what may be read, and when two names look the same.
+
+* `bad_char` finds characters that XML (so DOCX and HTML) cannot hold, and the other control
+  characters that have no place in policy text: the loader refuses them in every value and key.
+* `invisible_char` finds characters that change how a name compares without changing how it looks
+  (Unicode format characters, category Cf: zero-width spaces and joiners, the soft hyphen, bidi
+  embeddings, overrides and isolates, the byte-order mark).
+* `skeleton` folds a name or a text so that look-alikes compare equal: NFKC, format characters
+  removed, case folded, confusable characters mapped to the ASCII letters they imitate (after
+  Unicode's confusables data, UTS #39, as shipped by the `confusable-homoglyphs` package), a few
+  ASCII look-alikes folded (I l 1 |, O 0, rn m), and every run of white space made one space.
+  Two names with the same skeleton are the same name to a reader.
+* `NameFinder` finds any of a set of names in a text, compared by skeleton, in one pass over the
+  text (a regular expression built from a trie of the skeletons), longest name first.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import unicodedata
+from importlib import resources
+from typing import Iterator, Optional
+
+# Ids that would collide with a file the build writes: OUT/index.html and OUT/review.html, and
+# OUT/<org>/index.html (the pack page). Refused for policies and organisations alike.
+RESERVED_IDS = frozenset({"index", "review"})
+
+# Characters XML 1.0 cannot hold (C0 controls but tab, LF, CR; surrogates; U+FFFE, U+FFFF), and
+# DEL and the C1 controls, which it can but which are terminal escapes and never policy text.
+_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# In a key (and so in messages that quote it) tab, LF and CR are refused as well.
+_BAD_IN_KEY = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def describe(ch: str) -> str:
+    """'U+200B ZERO WIDTH SPACE' (or just the code point for a character with no name)."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def bad_char(text: str, key: bool = False) -> Optional[tuple]:
+    """(index, character) of the first character that may not appear in a value (or key), or None."""
+    m = (_BAD_IN_KEY if key else _BAD).search(text)
+    return (m.start(), m.group()) if m else None
+
+
+def invisible_char(text: str) -> Optional[str]:
+    """The first format (Cf) character in `text`, or None."""
+    if text.isascii():
+        return None
+    for ch in text:
+        if unicodedata.category(ch) == "Cf":
+            return ch
+    return None
+
+
+def odd_space(text: str) -> Optional[str]:
+    """A description of white space that would make a name look like another, or None."""
+    if text != text.strip():
+        return "starts or ends with a space"
+    if "  " in text:
+        return "has two spaces in a row"
+    for ch in text:
+        if ch != " " and (ch.isspace() or unicodedata.category(ch) == "Zs"):
+            return f"holds {describe(ch)} instead of an ordinary space"
+    return None
+
+
+# ---- skeletons ---------------------------------------------------------------------------------
+
+# ASCII look-alikes, after case folding (upper-case I is the classic stand-in for l); and m,
+# which UTS #39 maps to "rn".
+_ASCII_FOLD = str.maketrans({"i": "l", "1": "l", "|": "l", "0": "o"})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@functools.lru_cache(maxsize=1)
+def _confusables() -> dict:
+    """character -> the ASCII text it imitates, from Unicode's confusables data (UTS #39)."""
+    data = json.loads(resources.files("confusable_homoglyphs").joinpath("confusables.json")
+                      .read_text(encoding="utf-8"))
+    table = {}
+    for ch, homoglyphs in data.items():
+        if len(ch) != 1 or ch.isascii():
+            continue
+        targets = [h["c"] for h in homoglyphs if h["c"].isascii() and h["c"].strip() and h["c"].isprintable()]
+        if targets:  # prefer a letter or digit to punctuation, then the shortest
+            table[ch] = min(targets, key=lambda t: (not t.isalnum(), len(t), t))
+    return table
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    """One non-ASCII character, folded: removed if it is a format character, else mapped to what
+    it imitates, before and after case folding (Cyrillic capital В imitates B, small в nothing)."""
+    if unicodedata.category(ch) == "Cf":
+        return ""
+    table = _confusables()
+    out = table.get(ch, ch).casefold()
+    return "".join(table.get(c, c) if not c.isascii() else c for c in out).lower()
+
+
+def _fold_match(m) -> str:
+    return _fold_char(m.group())
+
+
+def skeleton(text: str) -> str:
+    """The form in which look-alike names compare equal (see the module's doc)."""
+    if not text.isascii():
+        text = _NON_ASCII.sub(_fold_match, unicodedata.normalize("NFKC", text))
+    return " ".join(text.lower().translate(_ASCII_FOLD).replace("m", "rn").split())
+
+
+# ---- finding names in text ---------------------------------------------------------------------
+
+
+def _trie_regex(words: list) -> str:
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def pattern(node: dict) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + pattern(sub) for ch, sub in sorted(node.items()) if ch != ""]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:  # a longer name is tried first, the shorter one if it does not match
+            return "(?:" + body + ")?" if len(branches) > 1 or len(body) > 1 else body + "?"
+        return body
+
+    return pattern(trie)
+
+
+class NameFinder:
+    """Finds `names` in text by skeleton (those of at least `min_length` characters)."""
+
+    def __init__(self, names, min_length: int = 1):
+        self.skeletons = {name: skeleton(name) for name in names}  # every name's, short ones too
+        self.by_skeleton: dict = {}
+        for name, skel in self.skeletons.items():
+            if len(name) >= min_length and skel:
+                self.by_skeleton.setdefault(skel, []).append(name)
+        skels = sorted(self.by_skeleton)
+        self.regex = re.compile(r"(?<!\w)(?:" + _trie_regex(skels) + r")(?!\w)") if skels else None
+
+    def find(self, text: str) -> Iterator[str]:
+        """The names mentioned in `text`, in order, whole words only, however written (of names
+        with one skeleton, the first given); a longer name wins, so "Kestrel Park Academy" is not
+        also read as "Kestrel Park"."""
+        if self.regex is None or not text:
+            return iter(())
+        return (self.by_skeleton[m.group()][0] for m in self.regex.finditer(skeleton(text)))
