@@ -8,25 +8,34 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import jinja2
 
-from .errors import Loc, Report
+from .errors import LayoutWarning, Loc, Report, describe_exception
 from .model import Branding, OrgInfo, Project
 from .render import RenderContext, format_date
 from .render.html import render_index, render_pack, render_review
 from .resolve import resolve
 from .review import review_rows
-from .write import write_atomic
+from .write import remove_stale_temporaries, write_atomic, write_together
 
 FORMATS = ("html", "pdf", "docx")
 FORMAT_LABELS = {"html": "Web page", "pdf": "PDF", "docx": "Word"}
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+WRITE_HINT = "Check that the output folder can be written to and that the disk has room; the files already there are unchanged."
+BUG_HINT = ("Fix the organisation's sources if the reason points at them; otherwise this is a fault in policypack: "
+            "please report it with this message.")
 
 
 def template_dir(root: Path) -> Path:
@@ -39,7 +48,7 @@ def template_dir(root: Path) -> Path:
 class Outcome:
     documents: int = 0
     files: int = 0
-    failed: list = field(default_factory=list)  # "org/policy"
+    failed: list = field(default_factory=list)  # "org/policy", "org/index.html", "index.html" ...
 
 
 def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date, report: Report,
@@ -48,43 +57,74 @@ def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date
     pack pages of their organisations, the index and the review schedule. Problems go into `report`.
 
     Documents are rendered by `jobs` worker processes (default: the CPUs, at most 8); files are
-    written here, atomically, in the order of `todo`, so the output does not depend on `jobs`."""
+    written here, in the order of `todo`, so the output does not depend on `jobs`. A document's
+    files are written together or not at all. Whatever goes wrong with one document (its sources,
+    its templates, a crashed worker, a failed write) fails that document alone, with a message in
+    `report`; the others, the pack pages, the index and the review schedule are still written."""
     out = Path(out)
     ctx = RenderContext(as_of=as_of, project_root=Path(project.root).resolve(), template_dir=template_dir(project.root))
     outcome = Outcome()
     docs = {}  # (org, policy) -> ResolvedPolicy, or None when it failed
-    jobs = min(jobs or os.cpu_count() or 1, 8, len(todo))
+    orgs = list(dict.fromkeys(oid for oid, _ in todo))
+    for folder in [out, *(out / oid for oid in orgs)]:  # what an interrupted build left behind
+        remove_stale_temporaries(folder)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, 8, len(todo)))
     tasks = [(oid, pid, _siblings(out / oid, pid, writers)) for oid, pid in todo]
-    if jobs > 1:
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(project, writers, ctx))
-        results = pool.map(_render_task, tasks)
-    else:
-        pool = None
-        _init_worker(project, writers, ctx)
-        results = map(_render_task, tasks)
-    try:
-        for (oid, pid), (doc, doc_report, files) in zip(todo, results):
-            report.extend(doc_report)
-            if files is None:
-                outcome.failed.append(f"{oid}/{pid}")
-            else:
-                for fmt, data in files.items():
-                    write_atomic(out / oid / f"{pid}.{fmt}", data)
-                outcome.documents += 1
-                outcome.files += len(files)
-            docs[oid, pid] = doc
-            step()
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    for oid in dict.fromkeys(oid for oid, _ in todo):
-        _pack(project, oid, docs, out / oid, ctx)
-        outcome.files += 1
-    write_atomic(out / "review.html", render_review(review_rows(project, as_of, docs), ctx))
-    write_atomic(out / "index.html", render_index(_tree(project, None, out), ctx, review_href="review.html"))
-    outcome.files += 2
+    results = _results(tasks, jobs, (project, writers, ctx))
+    with _terminate_on_sigterm():
+        try:
+            for n, (doc, doc_report, files) in enumerate(results):
+                oid, pid = todo[n]
+                report.extend(doc_report)
+                if files is not None and _write(report, {out / oid / f"{pid}.{fmt}": data
+                                                         for fmt, data in files.items()}):
+                    outcome.documents += 1
+                    outcome.files += len(files)
+                else:
+                    outcome.failed.append(f"{oid}/{pid}")
+                    doc = None
+                docs[oid, pid] = doc
+                step()
+        finally:
+            results.close()  # when interrupted: stops the workers
+    for oid in orgs:
+        if _guarded(report, project.organisations[oid].loc, f"could not write {oid}'s pack page",
+                    lambda: _pack(project, oid, docs, out / oid, ctx)):
+            outcome.files += 1
+        else:
+            outcome.failed.append(f"{oid}/index.html")
+    for name, page in (("review.html", lambda: render_review(review_rows(project, as_of, docs), ctx)),
+                       ("index.html", lambda: render_index(_tree(project, None, out), ctx, review_href="review.html"))):
+        if _guarded(report, Loc("templates"), f"could not write {name}", lambda: write_atomic(out / name, page())):
+            outcome.files += 1
+        else:
+            outcome.failed.append(name)
     return outcome
+
+
+def _write(report: Report, files: dict) -> bool:
+    """Write one document's files together; a failure is reported on the file that could not be written."""
+    try:
+        write_together(files)
+        return True
+    except OSError as exc:
+        report.error(Loc(str(exc.filename or next(iter(files)))), f"could not write: {exc.strerror or exc}", WRITE_HINT)
+        return False
+
+
+def _guarded(report: Report, loc: Loc, what: str, action: Callable[[], object]) -> bool:
+    """Run `action`; a failure becomes a message (on the file that could not be written, or at `loc`)."""
+    try:
+        action()
+        return True
+    except OSError as exc:
+        if exc.filename is not None:
+            report.error(Loc(str(exc.filename)), f"could not write: {exc.strerror or exc}", WRITE_HINT)
+            return False
+        report.error(loc, f"{what}: {describe_exception(exc)}", BUG_HINT)
+    except Exception as exc:  # noqa: BLE001 - one page's failure must not stop the others
+        report.error(loc, f"{what}: {describe_exception(exc)}", BUG_HINT)
+    return False
 
 
 def _siblings(folder: Path, pid: str, writers: dict) -> dict:
@@ -92,29 +132,192 @@ def _siblings(folder: Path, pid: str, writers: dict) -> dict:
     return {f: f"{pid}.{f}" for f in FORMATS if f != "html" and (f in writers or (folder / f"{pid}.{f}").exists())}
 
 
+# ---- rendering, in worker processes ----------------------------------------------------------
 _WORKER: dict = {}
+WATCH_PARENT_EVERY = 0.5  # seconds between a worker's checks that the build that started it still runs
 
 
-def _init_worker(project: Project, writers: dict, ctx: RenderContext) -> None:
+def _init_worker(project: Project, writers: dict, ctx: RenderContext, parent: Optional[int] = None) -> None:
+    """Set up a process that renders documents. In a worker (`parent` given) also make sure it dies
+    with the build: on Linux the kernel kills it when its parent goes (PR_SET_PDEATHSIG), and
+    everywhere a daemon thread exits it when its parent process is no longer the build."""
     _WORKER.update(project=project, writers=writers, ctx=ctx)
+    if parent is None:
+        return
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the build was gone before the line above took effect
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(WATCH_PARENT_EVERY)
+            if os.getppid() != parent:
+                os._exit(1)
+    threading.Thread(target=watch, name="policypack-watch-parent", daemon=True).start()
 
 
 def _render_task(task):
-    """Resolve and render one document: (doc or None, its report, {format: bytes} or None)."""
+    """Resolve and render one document: (doc or None, its report, {format: bytes} or None).
+    Never raises: whatever goes wrong is a message on this document."""
     oid, pid, siblings = task
-    project, writers, ctx = _WORKER["project"], _WORKER["writers"], _WORKER["ctx"]
     report = Report()
+    try:
+        return _render(oid, pid, siblings, report)
+    except Exception as exc:  # noqa: BLE001 - any input may fail this document, never the build
+        ctx = _WORKER["ctx"]
+        loc = _template_frame(exc, ctx.project_root)
+        if loc is not None:
+            report.error(loc, f"template error while building {oid}/{pid}: {describe_exception(exc)}",
+                         "Fix the organisation's template override, or remove it to use the default.")
+        else:
+            report.error(_org_loc(oid), f"could not build {oid}/{pid}: {describe_exception(exc)}", BUG_HINT)
+        return None, report, None
+
+
+def _org_loc(oid: str) -> Loc:
+    org = _WORKER["project"].organisations.get(oid)
+    return org.loc if org is not None else Loc("schools")
+
+
+def _render(oid: str, pid: str, siblings: dict, report: Report):
+    project, writers, ctx = _WORKER["project"], _WORKER["writers"], _WORKER["ctx"]
     doc = resolve(project, oid, pid, report)
     if report.errors:
         return None, report, None
     try:
-        files = {fmt: render(doc, replace(ctx, siblings=siblings)) for fmt, render in writers.items()}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LayoutWarning)
+            files = {fmt: render(doc, replace(ctx, siblings=siblings)) for fmt, render in writers.items()}
     except jinja2.TemplateError as exc:
         report.error(_template_loc(exc, ctx.project_root),
                      f"template error while building {oid}/{pid}: {exc.message or exc}",
                      "Fix the organisation's template override, or remove it to use the default.")
         return None, report, None
+    for w in caught:
+        if issubclass(w.category, LayoutWarning):
+            report.warning(_org_loc(oid), f"LibreOffice could not lay out {oid}/{pid}.docx; its contents have "
+                           f"no page numbers: {w.message}",
+                           "The DOCX was written without them, replacing any earlier one (Word fills them in when "
+                           "its contents are updated). Check that LibreOffice (soffice) runs here, then build again.")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return doc, report, files
+
+
+def _results(tasks: list, jobs: int, setup: tuple) -> Iterator[tuple]:
+    """_render_task's result for each task, in order: here when `jobs` is 1, else in worker processes.
+    When a worker dies (killed, out of memory, a crash in a library) the documents it took down
+    with it are built again one at a time, each in a fresh worker, so only the culprit fails."""
+    _init_worker(*setup)
+    if jobs == 1:
+        yield from map(_render_task, tasks)
+        return
+    pool = _pool(jobs, setup)
+    try:
+        futures = [pool.submit(_render_task, t) for t in tasks]
+        isolated = False
+        for task, future in zip(tasks, futures):
+            try:
+                if isolated and not _succeeded(future):
+                    raise BrokenProcessPool
+                yield future.result()
+                continue
+            except BrokenProcessPool:
+                if not isolated:
+                    isolated = True
+                    _stop(pool)
+                    pool = _pool(1, setup)
+            except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be sent back
+                yield _lost(task, exc)
+                continue
+            try:  # again, alone
+                yield pool.submit(_render_task, task).result()
+            except BrokenProcessPool as exc:
+                _stop(pool)
+                pool = _pool(1, setup)
+                yield _lost(task, exc)
+            except Exception as exc:  # noqa: BLE001
+                yield _lost(task, exc)
+    except BaseException:  # SIGTERM, ^C: stop the workers now rather than let them finish
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _pool(jobs: int, setup: tuple) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(*setup, os.getpid()))
+
+
+def _succeeded(future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut the pool down without waiting for the documents being rendered."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        try:
+            process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for process in processes:
+        try:
+            process.join(5)
+        except (OSError, ValueError, AssertionError, AttributeError):
+            pass
+
+
+def _lost(task, exc: BaseException):
+    oid, pid, _ = task
+    report = Report()
+    reason = ("the process building it stopped unexpectedly (killed, out of memory, or a crash)"
+              if isinstance(exc, BrokenProcessPool) else describe_exception(exc))
+    report.error(_org_loc(oid), f"could not build {oid}/{pid}: {reason}", BUG_HINT)
+    return None, report, None
+
+
+class _terminate_on_sigterm:
+    """While building, SIGTERM exits like ^C does: workers are stopped at once and no temporary file
+    is left (the default action would kill this process and leave them running). Main thread only."""
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._exit)
+        return self
+
+    @staticmethod
+    def _exit(signum, frame):
+        raise SystemExit(128 + signum)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+
+def _template_frame(exc: BaseException, root: Path) -> Optional[Loc]:
+    """The innermost template line in the traceback of a runtime error, if any."""
+    found = None
+    try:
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            name = frame.f_code.co_filename
+            if name.endswith(".j2"):  # Jinja gives a compiled template's code the template's file name
+                found = (name, lineno)
+    except Exception:  # noqa: BLE001
+        return None
+    if found is None:
+        return None
+    path = Path(found[0])
+    return Loc(str(path.relative_to(root)) if path.is_relative_to(root) else str(path), found[1])
 
 
 def _template_loc(exc: jinja2.TemplateError, root: Path) -> Loc:
@@ -137,7 +340,10 @@ def _pack(project: Project, oid: str, docs: dict, folder: Path, ctx: RenderConte
             doc = docs[oid, pid]
         else:  # not asked for this time: list it as the files on disk show it
             quiet = Report()
-            doc = resolve(project, oid, pid, quiet)
+            try:
+                doc = resolve(project, oid, pid, quiet)
+            except Exception:  # noqa: BLE001 - listed as failed; `check` or building it says why
+                doc = None
             doc = None if quiet.errors else doc
         if doc is None:
             policy = project.policies[pid]

@@ -5,6 +5,7 @@ Exit status: 0 clean, 1 problems found in the input (or a failed build), 2 bad u
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import sys
 import textwrap
@@ -14,9 +15,23 @@ from pathlib import Path
 import click
 
 from .build import FORMATS, build as build_pack
-from .errors import Failed, Report
+from .errors import Failed, Loc, Report, describe_exception, json_safe, terminal_safe
 from .load import load_project
 from .resolve import resolve
+
+
+SOURCE_DIRS = ("policy_src", "schools", "templates", ".git")  # what an output folder may never be in
+REPORT_BUG = "This is a fault in policypack, not in your files: please report it, with the command you ran."
+
+
+def echo(message="", err: bool = False, nl: bool = True) -> None:
+    """click.echo for anything that may hold text from the input: no control characters or escape
+    sequences reach the terminal (errors.terminal_safe)."""
+    click.echo(terminal_safe(message), err=err, nl=nl)
+
+
+def echo_json(text: str, err: bool = False, nl: bool = True) -> None:
+    echo(json_safe(text), err=err, nl=nl)
 
 
 def _root_default() -> Path:
@@ -27,7 +42,36 @@ def _print_report(report: Report, quiet_warnings: bool = False) -> None:
     for p in report.problems:
         if quiet_warnings and p.severity == "warning":
             continue
-        click.echo(p.format(), err=True)
+        click.echo(p.format(), err=True)  # Problem.format strips control characters itself
+
+
+def output_folder(out: Path, root: Path, param_hint: str = "--out") -> Path:
+    """`out`, unless writing there could overwrite the project's sources: the project folder itself,
+    a folder that holds it, or one inside policy_src/, schools/, templates/ or .git/ (usage error)."""
+    try:
+        real, top = Path(out).resolve(), Path(root).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise click.BadParameter(f"'{terminal_safe(out)}' cannot be used: {describe_exception(exc)}",
+                                 param_hint=param_hint) from None
+    if real == top or top.is_relative_to(real):
+        raise click.BadParameter(f"'{terminal_safe(out)}' holds the project's sources, which the output could "
+                                 "overwrite; give a folder of its own, such as outputs/", param_hint=param_hint)
+    for d in SOURCE_DIRS:
+        if real.is_relative_to(top / d):
+            raise click.BadParameter(f"'{terminal_safe(out)}' is inside the project's {d}/ folder, which the output "
+                                     "could overwrite; give a folder of its own, such as outputs/",
+                                     param_hint=param_hint)
+    return out
+
+
+def could_not_write(exc: OSError) -> None:
+    """Report a failed write (`path: error: could not write: reason`) and exit 1."""
+    from .build import WRITE_HINT
+    path = exc.filename if exc.filename is not None else "output"
+    report = Report()
+    report.error(Loc(str(path)), f"could not write: {exc.strerror or describe_exception(exc)}", WRITE_HINT)
+    _print_report(report)
+    sys.exit(1)
 
 
 def load_or_exit(root: Path):
@@ -47,12 +91,13 @@ def pairs(project, schools=(), policies=()):
     for s in schools:
         if s not in project.organisations:
             from .errors import did_you_mean
-            raise click.BadParameter(f"no organisation '{s}'. {did_you_mean(s, project.organisations)}".strip(),
+            raise click.BadParameter(f"no organisation '{terminal_safe(s)}'. "
+                                     f"{did_you_mean(s, project.organisations)}".strip(),
                                      param_hint="--school")
     for p in policies:
         if p not in project.policies:
             from .errors import did_you_mean
-            raise click.BadParameter(f"no policy '{p}'. {did_you_mean(p, project.policies)}".strip(),
+            raise click.BadParameter(f"no policy '{terminal_safe(p)}'. {did_you_mean(p, project.policies)}".strip(),
                                      param_hint="--policy")
     orgs = list(schools) or sorted(project.organisations)
     out = []
@@ -63,12 +108,49 @@ def pairs(project, schools=(), policies=()):
     return out
 
 
+def resolve_reporting(project, oid: str, pid: str, report: Report, what: str):
+    """resolve(), with anything it raises reported on the organisation's file (None then)."""
+    try:
+        return resolve(project, oid, pid, report)
+    except Exception as exc:  # noqa: BLE001 - one organisation's sources must not end the command
+        from .build import BUG_HINT
+        report.error(project.organisations[oid].loc, f"could not {what} {oid}/{pid}: {describe_exception(exc)}",
+                     BUG_HINT)
+        return None
+
+
 root_option = click.option("--root", type=click.Path(file_okay=False, exists=True, path_type=Path),
                            default=_root_default, show_default="current folder",
                            help="The project folder (holding policy_src/ and schools/).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group, with a last-resort handler: whatever goes wrong, no command prints a
+    Python traceback. Input problems are reported by the stages; anything that still escapes is a
+    fault in policypack, said in one line, with exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # click's own handling: the reader went away
+                raise
+            _internal_error(exc)
+        except Exception as exc:  # noqa: BLE001 - the last resort
+            _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> None:
+    try:
+        click.echo(f"error: internal error: {describe_exception(exc)}\n    {REPORT_BUG}", err=True)
+    except Exception:  # noqa: BLE001 - not even that could be printed
+        pass
+    sys.exit(1)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="policypack")
 def main():
     """policypack: school HR policies as code.
@@ -87,16 +169,16 @@ def check(root, schools):
     report = Report()
     todo = pairs(project, schools)
     for oid, pid in todo:
-        resolve(project, oid, pid, report)
+        resolve_reporting(project, oid, pid, report, "check")
     from .versions import check_stale  # overrides the model changed since model_revision: warnings
     check_stale(project, todo, report)
     _print_report(report)
     if report.errors:
-        click.echo(f"{len(report.errors)} problem(s), {len(report.warnings)} warning(s) in "
-                   f"{len(todo)} policies.", err=True)
+        echo(f"{len(report.errors)} problem(s), {len(report.warnings)} warning(s) in "
+             f"{len(todo)} policies.", err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(project.organisations)} organisations, {len(project.policies)} policies, "
-               f"{len(todo)} resolved, {len(report.warnings)} warning(s).")
+    echo(f"ok: {len(project.organisations)} organisations, {len(project.policies)} policies, "
+         f"{len(todo)} resolved, {len(report.warnings)} warning(s).")
 
 
 @main.command("list")
@@ -113,20 +195,20 @@ def list_cmd(root, as_json):
             ],
             "policies": [{"id": p.id, "title": p.title} for p in sorted(project.policies.values(), key=lambda p: p.id)],
         }
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        echo_json(json.dumps(data, indent=2, ensure_ascii=False))
         return
 
     def show(parent, depth):
         for org in project.children(parent):
             pols = ", ".join(project.published(org.id))
-            click.echo(f"{'  ' * depth}{org.id}  {org.name} ({org.kind})  [{pols}]")
+            echo(f"{'  ' * depth}{org.id}  {org.name} ({org.kind})  [{pols}]")
             show(org.id, depth + 1)
 
-    click.echo("Organisations:")
+    echo("Organisations:")
     show(None, 1)
-    click.echo("Policies:")
+    echo("Policies:")
     for p in sorted(project.policies.values(), key=lambda p: p.id):
-        click.echo(f"  {p.id}  {p.title} ({p.reference}, {p.kind})")
+        echo(f"  {p.id}  {p.title} ({p.reference}, {p.kind})")
 
 
 @main.command()
@@ -143,8 +225,10 @@ def explain(root, school, policy, as_json, guidance):
         raise click.BadParameter(f"'{school}' does not publish '{policy}' (it publishes: "
                                  f"{', '.join(project.published(school)) or 'nothing'})", param_hint="POLICY")
     report = Report()
-    doc = resolve(project, school, policy, report)
+    doc = resolve_reporting(project, school, policy, report, "explain")
     _print_report(report)
+    if doc is None:
+        sys.exit(1)
     rows = []
     for n in doc.walk():
         p = n.provenance
@@ -153,13 +237,13 @@ def explain(root, school, policy, as_json, guidance):
                      "outside_slots": p.outside_slots, "slot": n.slot, "locked": n.locked, "variant": n.variant,
                      "variants": list(n.variants), "guidance": n.guidance or ""})
     if as_json:
-        click.echo(json.dumps({"organisation": school, "policy": policy, "numbering": doc.numbering,
+        echo_json(json.dumps({"organisation": school, "policy": policy, "numbering": doc.numbering,
                                "title": doc.title, "outline": rows,
                                "consultation": [{"layer": l, "action": a, "id": i, "at": str(loc)}
                                                 for l, a, i, loc in doc.consultation]},
                               indent=2, ensure_ascii=False))
     else:
-        click.echo(f"{doc.title} for {doc.org.name} (numbering: {doc.numbering})")
+        echo(f"{doc.title} for {doc.org.name} (numbering: {doc.numbering})")
         for r in rows:
             indent = "  " * (r["level"] - 1)
             flags = "".join(f" [{f}]" for f in ("slot", "locked") if r[f])
@@ -168,17 +252,17 @@ def explain(root, school, policy, as_json, guidance):
             if r["outside_slots"]:
                 flags += " [changed outside slots]"
             title = r["title"] or ""
-            click.echo(f"{indent}{r['number']:<10} {r['id']:<36} {title[:40]:<40} {r['layer']}{flags}")
+            echo(f"{indent}{r['number']:<10} {r['id']:<36} {title[:40]:<40} {r['layer']}{flags}")
             if guidance and (r["guidance"] or len(r["variants"]) > 1):
                 note = " ".join(r["guidance"].split())
                 if len(r["variants"]) > 1:
                     note = f"variants: {', '.join(r['variants'])}. {note}".strip()
                 for line in textwrap.wrap(note, 96):
-                    click.echo(f"{indent}{'':<11}| {line}")
+                    echo(f"{indent}{'':<11}| {line}")
         if doc.consultation:
-            click.echo("\nChanges outside the customisable slots (consult again before adopting):")
+            echo("\nChanges outside the customisable slots (consult again before adopting):")
             for layer, action, cid, loc in doc.consultation:
-                click.echo(f"  {layer}: {action} {cid} ({loc})")
+                echo(f"  {layer}: {action} {cid} ({loc})")
     sys.exit(1 if report.errors else 0)
 
 
@@ -228,7 +312,7 @@ def build_cmd(root, schools, policies, formats, out, as_of, jobs):
     if not todo:
         raise click.UsageError("nothing to build: no organisation asked for publishes the policies asked for")
     writers = _writers(formats)
-    out = out if out is not None else root / "outputs"
+    out = output_folder(out if out is not None else root / "outputs", root)
     report = Report()
     if len(todo) > 3 and sys.stderr.isatty():
         with click.progressbar(length=len(todo), label="Building", file=sys.stderr) as bar:
@@ -236,10 +320,10 @@ def build_cmd(root, schools, policies, formats, out, as_of, jobs):
     else:
         outcome = build_pack(project, todo, writers, out, as_of, report, jobs)
     _print_report(report)
-    click.echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files) into {out} "
-               f"in {time.monotonic() - started:.1f} s; {len(outcome.failed)} failed.")
+    echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files) into {out} "
+         f"in {time.monotonic() - started:.1f} s; {len(outcome.failed)} failed.")
     if outcome.failed:
-        click.echo("not built, because of the problems above: " + ", ".join(outcome.failed), err=True)
+        echo("not built, because of the problems above: " + ", ".join(outcome.failed), err=True)
         sys.exit(1)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .cli import _print_report, load_or_exit, root_option
+from .cli import _print_report, could_not_write, echo, echo_json, load_or_exit, output_folder, root_option
 from .diff import diff_policies
-from .errors import Failed, Report, did_you_mean
+from .errors import Failed, Report, did_you_mean, terminal_safe
 from .redline import Redline, render_entry, render_html, render_json, render_text
 from .redline_docx import render_redline_docx
 from .resolve import resolve
@@ -17,8 +17,9 @@ from .build import template_dir
 from .render import RenderContext
 from .render.html import render_review
 from .review import review_csv, review_rows, review_table
-from .versions import RecordError, RevisionError, inherited, label, load_at, record_change, stale_texts
-from .write import write_atomic
+from .versions import (RecordError, RevisionError, RevisionRefused, inherited, label, load_at, record_change,
+                       revision_loc, stale_texts)
+from .write import write_atomic, write_together
 
 DIFF_FORMATS = ("text", "html", "docx", "json")
 REVIEW_FORMATS = ("table", "csv", "html", "json")
@@ -37,21 +38,21 @@ def _formats(values, allowed) -> list:
 
 
 def _usage(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    echo(f"Error: {message}", err=True)
     sys.exit(2)
 
 
-def _load(rev, root: Path):
+def _load(rev, root: Path, option: str = "--from"):
     """The project at `rev` (None: the working tree); a bad revision exits 2, invalid sources 1."""
     if rev is None:
         return load_or_exit(root)
     try:
         return load_at(rev, root)
     except RevisionError as exc:
-        _usage(str(exc))
+        _usage(f"Invalid value for {option}: {exc}")
     except Failed as exc:
         _print_report(exc.report)
-        click.echo(f"the sources at '{rev}' have {len(exc.report.errors)} problem(s), so they cannot be compared.",
+        echo(f"the sources at '{rev}' have {len(exc.report.errors)} problem(s), so they cannot be compared.",
                    err=True)
         sys.exit(1)
 
@@ -67,7 +68,7 @@ def _resolve(project, school: str, policy: str, rev) -> object:
     doc = resolve(project, school, policy, report)
     if report.errors:
         _print_report(report)
-        click.echo(f"{school}'s {policy} does not resolve in the {label(rev)}; fix that first.", err=True)
+        echo(f"{school}'s {policy} does not resolve in the {label(rev)}; fix that first.", err=True)
         sys.exit(1)
     return doc
 
@@ -94,7 +95,9 @@ def diff(root, school, policy, rev_from, rev_to, formats, out, record, against_p
         raise click.UsageError("give --from REV (or --against-parent)")
     if record and rev_to is not None:
         raise click.UsageError("--record writes to the working tree, so it cannot be used with --to")
-    new_project = _load(rev_to, root)
+    if out is not None:
+        output_folder(out, root)
+    new_project = _load(rev_to, root, "--to")
     new = _resolve(new_project, school, policy, rev_to)
     org = new_project.organisations[school]
     consultation = {}
@@ -103,7 +106,7 @@ def diff(root, school, policy, rev_from, rev_to, formats, out, record, against_p
         from_label = f"{org.extends} and the model" if org.extends else "the model"
         consultation = {cid: action for layer, action, cid, _ in new.consultation if layer == school}
     else:
-        old = _resolve(_load(rev_from, root), school, policy, rev_from)
+        old = _resolve(_load(rev_from, root, "--from"), school, policy, rev_from)
         from_label = rev_from
     d = diff_policies(old, new)
     entry = d.proposed_change(dt.date.today(), record)
@@ -113,40 +116,51 @@ def diff(root, school, policy, rev_from, rev_to, formats, out, record, against_p
     if stale_rev:
         try:
             stale = stale_texts(new_project, load_at(stale_rev, root), school, policy)
+        except RevisionRefused as exc:
+            report = Report()
+            report.warning(revision_loc(new_project, org), f"model_revision: {exc}",
+                           "Set model_revision to a tag or commit of this repository; stale overrides are not shown.")
+            _print_report(report)
         except (RevisionError, Failed) as exc:
-            click.echo(f"warning: cannot look for stale overrides at {stale_rev}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else 'its sources do not load'}", err=True)
+            echo(f"warning: cannot look for stale overrides at {stale_rev}: "
+                 f"{str(exc).splitlines()[0] if str(exc) else 'its sources do not load'}", err=True)
     r = Redline(diff=d, school=school, policy=policy, from_label=from_label, to_label=label(rev_to),
                 proposed=entry, stale=stale, consultation=consultation, stale_revision=stale_rev)
     folder = (out or root / "outputs") / school
     json_to_stdout = "json" in formats and out is None
     if "text" in formats:  # when JSON goes to the screen, everything for people goes to stderr
-        click.echo(render_text(r), err=json_to_stdout)
-    click.echo(render_entry(entry), err=json_to_stdout, nl=False)
+        echo(render_text(r), err=json_to_stdout)
+    echo(render_entry(entry), err=json_to_stdout, nl=False)
+    files = {}  # written together, or none of them
     if "json" in formats:
         if json_to_stdout:
-            click.echo(render_json(r), nl=False)
+            echo_json(render_json(r), nl=False)
         else:
-            write_atomic(folder / f"{policy}.diff.json", render_json(r).encode("utf-8"))
+            files[folder / f"{policy}.diff.json"] = render_json(r).encode("utf-8")
     if "html" in formats:
-        write_atomic(folder / f"{policy}.diff.html", render_html(r))
+        files[folder / f"{policy}.diff.html"] = render_html(r)
     if "docx" in formats:
         author = "policypack" if not against_parent else org.name
-        write_atomic(folder / f"{policy}.redline.docx",
-                     render_redline_docx(d, subject=r.heading, author=author))
-    for f, name in (("json", "diff.json"), ("html", "diff.html"), ("docx", "redline.docx")):
-        if f in formats and not (f == "json" and json_to_stdout):
-            click.echo(f"wrote {folder / f'{policy}.{name}'}", err=True)
+        files[folder / f"{policy}.redline.docx"] = render_redline_docx(d, subject=r.heading, author=author)
+    if files:
+        try:
+            write_together(files)
+        except OSError as exc:
+            could_not_write(exc)
+    for path in files:
+        echo(f"wrote {path}", err=True)
     if record:
         if d.empty:
-            click.echo("nothing changed, so nothing was recorded.", err=True)
+            echo("nothing changed, so nothing was recorded.", err=True)
             sys.exit(1)
         try:
             path = record_change(root, school, policy, entry)
         except RecordError as exc:
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             sys.exit(1)
-        click.echo(f"recorded in {path} (it still loads and resolves).", err=json_to_stdout)
+        except OSError as exc:
+            could_not_write(exc)
+        echo(f"recorded in {path} (it still loads and resolves).", err=json_to_stdout)
 
 
 @click.command()
@@ -163,6 +177,8 @@ def review(root, as_of, formats, out):
     import json
 
     formats = _formats(formats, REVIEW_FORMATS)
+    if out is not None:
+        output_folder(out, root)
     project = load_or_exit(root)
     as_of = as_of.date() if as_of else dt.date.today()
     rows = review_rows(project, as_of)
@@ -176,8 +192,11 @@ def review(root, as_of, formats, out):
         else:
             data = texts[f]().encode("utf-8")
         if out is None and f != "html":
-            click.echo(data.decode("utf-8"), nl=False)
+            (echo_json if f == "json" else echo)(data.decode("utf-8"), nl=False)
             continue
         path = (out or root / "outputs") / f"review.{ext[f]}"
-        write_atomic(path, data)
-        click.echo(f"wrote {path}", err=True)
+        try:
+            write_atomic(path, data)
+        except OSError as exc:
+            could_not_write(exc)
+        echo(f"wrote {path}", err=True)

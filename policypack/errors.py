@@ -5,7 +5,36 @@ Every stage reports through a `Report`; nothing user-facing is ever a traceback.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
+
+# What a terminal would act on rather than print: escape sequences (CSI, OSC and the other string
+# sequences, two-character ESC sequences, and their 8-bit forms), then any other C0/C1 control
+# character, DEL, and the bidi controls that reorder what is shown. Newlines are kept.
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"                      # CSI
+                      r"|(?:\x1b[\]P^_X]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|$)"  # OSC, DCS ...
+                      r"|\x1b[ -/]*[0-~]?", re.S)                                 # other ESC sequences
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def terminal_safe(text) -> str:
+    """`text` as a terminal may show it: no escape sequences and no control characters except
+    newline (a tab becomes a space), so input cannot move the cursor, recolour the screen, retitle
+    the window or fake a line such as "ok: ..."; a lone surrogate, which no terminal encoding can
+    write, becomes U+FFFD."""
+    text = str(text)
+    if text.isprintable():  # the common case: one line of ordinary text
+        return text
+    text = _ESCAPES.sub("", text.replace("\t", " "))
+    return _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text))
+
+
+def json_safe(text: str) -> str:
+    """JSON text for a terminal: the controls json.dumps(ensure_ascii=False) leaves raw (C1, DEL,
+    bidi) and lone surrogates written as \\u escapes. They occur only inside strings, so the JSON
+    means the same."""
+    return _SURROGATES.sub(lambda m: f"\\u{ord(m[0]):04x}", _CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text))
 
 
 @dataclass(frozen=True, order=True)
@@ -27,9 +56,11 @@ class Problem:
     severity: str = "error"  # error | warning
 
     def format(self) -> str:
-        text = f"{self.loc}: {self.severity}: {self.message}"
+        """`file:line: severity: message`, and the hint indented on the next line; safe to print:
+        control characters and escape sequences from the input are removed."""
+        text = f"{terminal_safe(self.loc)}: {self.severity}: {terminal_safe(self.message)}"
         if self.hint:
-            text += f"\n    {self.hint}"
+            text += f"\n    {terminal_safe(self.hint)}"
         return text
 
 
@@ -65,12 +96,35 @@ class Report:
         return bool(self.errors)
 
 
+class LayoutWarning(UserWarning):
+    """A renderer could not do an optional pass (LibreOffice's layout of a DOCX for the page numbers
+    in its contents); the build turns it into a warning on the organisation's file. Its text is why."""
+
+
 class Failed(Exception):
     """Raised when a stage cannot go on; carries the report that says why."""
 
     def __init__(self, report: Report):
         super().__init__("\n".join(p.format() for p in report.problems))
         self.report = report
+
+
+def describe_exception(exc: BaseException, limit: int = 300) -> str:
+    """One line saying what went wrong, for a message on the input that caused it."""
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply (Python's recursion limit was reached)"
+    if isinstance(exc, MemoryError):
+        return "it needs more memory than there is"
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    else:
+        try:
+            text = str(exc)
+        except Exception:  # a str() that fails (e.g. an integer too long to print)
+            text = ""
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = " ".join(terminal_safe(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def did_you_mean(word: str, choices) -> str:

@@ -40,27 +40,32 @@ def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -
     rows = []
     for oid in sorted(project.organisations):
         org = project.organisations[oid]
+        rev = org.model_revision
         for pid in project.published(oid):
-            doc = docs.get((oid, pid)) or resolve(project, oid, pid, Report())
-            rev = org.model_revision
-            behind = "unknown"
-            if rev:
-                if rev not in then_projects:
-                    try:
-                        then_projects[rev] = load_at(rev, project.root)
-                    except (RevisionError, Failed):
-                        then_projects[rev] = None
-                then = then_projects[rev]
-                if then is not None and pid in then.policies:
-                    behind = len(diff_policies(inherited(then, org, pid, True), inherited(project, org, pid, True)).substantive_ids())
-            rows.append({
-                "organisation": oid, "organisation_name": org.name, "policy": pid, "policy_title": doc.title,
-                "adopted": doc.adoption.get("date", ""),
-                "last_reviewed": doc.last_reviewed.isoformat() if doc.last_reviewed else "",
-                "next_review": doc.next_review.isoformat() if doc.next_review else "",
-                "status": doc.review_status(as_of),
-                "model_revision": rev or "", "latest_revision": latest, "behind": behind,
-            })
+            row = {"organisation": oid, "organisation_name": org.name, "policy": pid,
+                   "policy_title": project.policies[pid].title, "adopted": "", "last_reviewed": "", "next_review": "",
+                   "status": "unknown", "model_revision": rev or "", "latest_revision": latest, "behind": "unknown"}
+            try:  # one organisation whose sources do not resolve must not take the schedule down
+                doc = docs[oid, pid] if (oid, pid) in docs else resolve(project, oid, pid, Report())
+                if doc is not None:
+                    row.update({
+                        "policy_title": doc.title, "adopted": doc.adoption.get("date", ""),
+                        "last_reviewed": doc.last_reviewed.isoformat() if doc.last_reviewed else "",
+                        "next_review": doc.next_review.isoformat() if doc.next_review else "",
+                        "status": doc.review_status(as_of)})
+                if rev:
+                    if rev not in then_projects:
+                        try:
+                            then_projects[rev] = load_at(rev, project.root)
+                        except (RevisionError, Failed):
+                            then_projects[rev] = None
+                    then = then_projects[rev]
+                    if then is not None and pid in then.policies:
+                        row["behind"] = len(diff_policies(inherited(then, org, pid, True),
+                                                          inherited(project, org, pid, True)).substantive_ids())
+            except Exception:  # noqa: BLE001 - shown as unknown; `check` and `build` say what is wrong
+                pass
+            rows.append(row)
     return rows
 
 
@@ -72,13 +77,20 @@ def review_table(rows: list) -> str:
     return "\n".join(lines) + "\n"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet will show as text: one that starts like a formula (= + - @, tab or
+    carriage return) gets a leading single quote, as OWASP recommends against CSV injection."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def review_csv(rows: list) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else list(COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    fields = list(rows[0]) if rows else list(COLUMNS)
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(fields)
+    writer.writerows([csv_cell(r.get(f)) for f in fields] for r in rows)
     return buf.getvalue()
-
-
-
-

@@ -34,6 +34,10 @@ class RevisionError(Exception):
     """A revision that cannot be read: the message says why and what to do."""
 
 
+class RevisionRefused(RevisionError):
+    """A revision that may not be read at all: spelt like no git revision, or a folder outside the project."""
+
+
 def label(rev: Optional[str]) -> str:
     return rev or "working tree"
 
@@ -46,6 +50,51 @@ def _git(root: Path, *args: str) -> Optional[str]:
     return out.stdout.decode("utf-8", "replace").strip()
 
 
+MAX_REVISION = 256
+# what a tag, branch, commit or revision expression (HEAD~2, main^, v2026.1, origin/main) is written with
+REVISION_CHARS = re.compile(r"[A-Za-z0-9._/~^@{}+-]+")
+
+
+def check_revision(rev: str) -> None:
+    """Refuse a revision that no tag, branch or commit of this repository is spelt like: too long,
+    holding characters git would read as something else (a NUL, spaces, a colon), or starting with
+    '-' (git would take it for an option). Folders are checked by `_folder`."""
+    if not rev:
+        raise RevisionRefused("the revision is empty: give a git tag, branch or commit, or a folder inside the project")
+    if len(rev) > MAX_REVISION:
+        raise RevisionRefused(f"revision '{rev[:40]}...' is {len(rev)} characters long; a tag, branch or commit "
+                            f"has at most {MAX_REVISION}")
+    if rev.startswith("-") or not REVISION_CHARS.fullmatch(rev):
+        bad = "a leading '-'" if rev.startswith("-") else "characters that no git revision holds"
+        raise RevisionRefused(f"revision {_show(rev)} has {bad}: give a git tag, branch or commit of this "
+                            "repository, or a folder inside the project")
+
+
+def _show(rev: str) -> str:
+    return repr(rev[:60] + ("..." if len(rev) > 60 else ""))
+
+
+def _folder(rev: str, root: Path) -> Optional[Path]:
+    """The folder `rev` names (as given, or relative to the project), if it names one. A folder
+    outside the project (through a symbolic link too) is refused: other folders on the machine
+    are not sources this project may read."""
+    if len(rev) > 4096 or "\0" in rev:
+        return None
+    top = root.resolve()
+    for candidate in (Path(rev), root / rev):
+        try:
+            if not candidate.is_dir():
+                continue
+            real = candidate.resolve()
+        except (OSError, ValueError, RuntimeError):
+            continue
+        if not real.is_relative_to(top):
+            raise RevisionRefused(f"'{rev}' is a folder outside the project ({top}); only git revisions of this "
+                                "repository and folders inside the project can be compared")
+        return candidate
+    return None
+
+
 @contextmanager
 def sources(rev: Optional[str], root: Path):
     """Yield the project folder holding the sources at `rev` (None: `root` itself, the working tree)."""
@@ -53,13 +102,14 @@ def sources(rev: Optional[str], root: Path):
     if rev is None:
         yield root
         return
-    folder = Path(rev)
-    if folder.is_dir():
+    folder = _folder(rev, root)
+    if folder is not None:
         if not (folder / "policy_src").is_dir():
             raise RevisionError(f"'{rev}' is a folder without a policy_src/ folder: give the folder that holds "
                                 "another copy of the sources, or a git revision")
         yield folder
         return
+    check_revision(rev)
     prefix = _git(root, "rev-parse", "--show-prefix")
     if prefix is None:
         raise RevisionError(f"'{root}' is not inside a git repository, so revision '{rev}' cannot be read; "
@@ -197,6 +247,23 @@ def stale_texts(project_now: Project, project_then: Project, org_id: str, policy
             for cid, action, loc, _ in found]
 
 
+def revision_loc(project: Project, org: Organisation):
+    """Where the organisation's file sets model_revision (its first line, if that cannot be found)."""
+    loc = getattr(org, "model_revision_loc", None)
+    if loc is not None:
+        return loc
+    try:
+        with open(Path(project.root) / org.file, encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
+                if number > 10_000:
+                    break
+                if re.match(r"\s+model_revision\s*:", line):
+                    return dataclasses.replace(org.loc, line=number)
+    except (OSError, ValueError):
+        pass
+    return org.loc
+
+
 def check_stale(project: Project, pairs, report: Report) -> None:
     """Add stale-override warnings for every (organisation, policy) whose organisation records a
     model_revision. A revision that cannot be read is warned about once, and does not fail the check."""
@@ -210,6 +277,10 @@ def check_stale(project: Project, pairs, report: Report) -> None:
             then_projects[rev] = None
             try:
                 then_projects[rev] = load_at(rev, project.root)
+            except RevisionRefused as exc:
+                report.error(revision_loc(project, org), f"model_revision: {exc}",
+                             "Set model_revision to the tag or commit of this repository that the organisation "
+                             "last reviewed against (e.g. v2026.1).")
             except RevisionError as exc:
                 report.warning(org.loc, f"cannot look for stale overrides: {exc}",
                                "model_revision should name a tag or commit of this repository.")

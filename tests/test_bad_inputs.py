@@ -1,6 +1,7 @@
 """The bad-input corpus: each case edits a small valid project and asserts the exact message.
 
-A case (tests/bad_inputs/cases/*.yaml) says which files to edit, which command to run, the exit
+A case (tests/bad_inputs/cases/*.yaml) says which files to edit, which command to run (`args`;
+"{root}" and "{out}" in them stand for the project's copy and an output folder beside it), the exit
 status, and lines the output must contain. Every message names file and line; none is a traceback.
 """
 import shutil
@@ -47,11 +48,14 @@ def test_bad_input(case, tmp_path):
     root = tmp_path / "p"
     shutil.copytree(HERE / "base", root)
     apply_edits(root, spec.get("edit", []))
-    args = [str(a) for a in spec.get("args", ["check"])] + ["--root", str(root)]
+    # "{root}" in an argument is the project's copy, "{out}" a fresh folder beside it
+    args = [str(a).replace("{root}", str(root)).replace("{out}", str(tmp_path / "out"))
+            for a in spec.get("args", ["check"])] + ["--root", str(root)]
     result = CliRunner().invoke(main, args)
     out = result.output
     assert "Traceback" not in out
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == spec.get("exit", 1), out
     for line in spec["expect"]:
+        line = line.replace("{root}", str(root)).replace("{out}", str(tmp_path / "out"))
         assert line in out, f"expected {line!r} in:\n{out}"

@@ -84,17 +84,36 @@ def render_docx(doc: ResolvedPolicy, ctx: RenderContext, page_numbers: Optional[
     # contents titles wrap before the page-number band, so placeholder numbers lay out exactly as the
     # real ones will: one layout pass finds every page
     tops = doc.sections + doc.appendices
-    pages = heading_pages(_Builder(doc, ctx, ["0"] * len(tops)).build())
-    if pages is None or len(pages) != len(tops):
-        warnings.warn(f"LibreOffice could not lay out {doc.org.id}/{doc.policy_id}: "
-                      "the DOCX contents has no page numbers")
+    try:
+        pages = heading_pages(_Builder(doc, ctx, ["0"] * len(tops)).build(), strict=True)
+        if len(pages) != len(tops):
+            raise LayoutFailed(f"its layout has {len(pages)} headings in the outline where the document has {len(tops)}")
+    except LayoutFailed as exc:
+        # the build turns this into a warning on the organisation's file (errors.LayoutWarning)
+        from ..errors import LayoutWarning
+        warnings.warn(LayoutWarning(str(exc)))
         pages = None
     return _Builder(doc, ctx, pages).build()
 
 
 # ---- layout with LibreOffice -----------------------------------------------------------------
+SOFFICE_ENV = "POLICYPACK_SOFFICE"  # the LibreOffice program to run; set but empty: do not lay out
+
+
+class LayoutFailed(Exception):
+    """LibreOffice could not lay a DOCX out; the message says why."""
+
+
+def soffice() -> Optional[str]:
+    """The LibreOffice program: $POLICYPACK_SOFFICE if set (empty: none), else `soffice` on the PATH."""
+    import os
+    if SOFFICE_ENV in os.environ:
+        return os.environ[SOFFICE_ENV] or None
+    return shutil.which("soffice")
+
+
 def can_lay_out() -> bool:
-    if not shutil.which("soffice"):
+    if not soffice():
         return False
     try:
         import pypdf  # noqa: F401
@@ -109,13 +128,27 @@ def convert_to_pdf(data: bytes, folder: Path) -> Path:
     src = folder / "policy.docx"
     src.write_bytes(data)
     profile = folder / "lo-profile"
-    subprocess.run([shutil.which("soffice") or "soffice", f"-env:UserInstallation={profile.as_uri()}",
+    subprocess.run([soffice() or "soffice", f"-env:UserInstallation={profile.as_uri()}",
                     "--headless", "--norestore", "--convert-to", "pdf", "--outdir", str(folder), str(src)],
-                   check=True, capture_output=True, timeout=SOFFICE_TIMEOUT)
+                   check=True, capture_output=True, timeout=SOFFICE_TIMEOUT, stdin=subprocess.DEVNULL)
     pdf = folder / "policy.pdf"
     if not pdf.exists():
         raise RuntimeError("LibreOffice wrote no PDF")
     return pdf
+
+
+def _why(exc: BaseException) -> str:
+    """Why LibreOffice's layout failed, in a line."""
+    if isinstance(exc, subprocess.CalledProcessError):
+        said = (exc.stderr or exc.stdout or b"").decode("utf-8", "replace").strip().splitlines()
+        return f"{Path(str(exc.cmd[0])).name} exited with status {exc.returncode}" + (f": {said[-1][:200]}" if said else "")
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return f"LibreOffice did not finish within {SOFFICE_TIMEOUT} s"
+    if isinstance(exc, OSError) and exc.filename in (soffice(), "soffice"):
+        return f"cannot run {exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    return str(exc) or type(exc).__name__
 
 
 def outline_pages(pdf: Path) -> list:
@@ -128,15 +161,18 @@ def outline_pages(pdf: Path) -> list:
             if not isinstance(item, list)]
 
 
-def heading_pages(data: bytes) -> Optional[list]:
-    """Where each section and appendix heading lands when LibreOffice lays the DOCX out."""
+def heading_pages(data: bytes, strict: bool = False) -> Optional[list]:
+    """Where each section and appendix heading lands when LibreOffice lays the DOCX out. When it
+    cannot: None, or with `strict` LayoutFailed saying why."""
     from pypdf.errors import PyPdfError
 
-    with tempfile.TemporaryDirectory(prefix="policypack-docx-") as tmp:
-        try:
+    try:
+        with tempfile.TemporaryDirectory(prefix="policypack-docx-") as tmp:
             return outline_pages(convert_to_pdf(data, Path(tmp)))
-        except (OSError, subprocess.SubprocessError, RuntimeError, PyPdfError):
-            return None
+    except (OSError, subprocess.SubprocessError, RuntimeError, ValueError, PyPdfError) as exc:
+        if strict:
+            raise LayoutFailed(_why(exc)) from None
+        return None
 
 
 # ---- names -----------------------------------------------------------------------------------
