@@ -144,6 +144,7 @@ def _init_worker(project: Project, writers: dict, ctx: RenderContext, parent: Op
     _WORKER.update(project=project, writers=writers, ctx=ctx)
     if parent is None:
         return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the whole process group: the build stops us
     if sys.platform.startswith("linux"):
         try:
             import ctypes

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import click
 
-from .cli import _print_report, could_not_write, echo, echo_json, load_or_exit, output_folder, root_option
+from .cli import _print_report, could_not_write, resolve_reporting, echo, echo_json, load_or_exit, output_folder, root_option
 from .diff import diff_policies
 from .errors import Failed, Report, did_you_mean, terminal_safe
 from .redline import Redline, render_entry, render_html, render_json, render_text
 from .redline_docx import render_redline_docx
-from .resolve import resolve
 from .build import template_dir
 from .render import RenderContext
 from .render.html import render_review
@@ -65,8 +64,8 @@ def _resolve(project, school: str, policy: str, rev) -> object:
         _usage(f"'{school}' does not publish '{policy}' in the {label(rev)} (it publishes: "
                f"{', '.join(project.published(school)) or 'nothing'})")
     report = Report()
-    doc = resolve(project, school, policy, report)
-    if report.errors:
+    doc = resolve_reporting(project, school, policy, report, "compare")
+    if report.errors or doc is None:
         _print_report(report)
         echo(f"{school}'s {policy} does not resolve in the {label(rev)}; fix that first.", err=True)
         sys.exit(1)
