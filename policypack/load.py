@@ -303,7 +303,8 @@ def read_regular(path: Path, within: Path, limit: int) -> tuple:
         return None, (f"the file cannot be read ({exc.strerror})", "Check its permissions.")
     base = Path(within).resolve()
     if base not in target.parents:
-        return None, (f"the file is a symbolic link to something outside {_rel_name(within)}/",
+        how = "the file is a symbolic link" if link else "the path goes through a symbolic link"
+        return None, (f"{how} to something outside {_rel_name(within)}/",
                       f"Links are followed only to files inside {_rel_name(within)}/: copy the file "
                       "here instead of linking to it.")
     try:
@@ -313,8 +314,8 @@ def read_regular(path: Path, within: Path, limit: int) -> tuple:
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            return None, ("this is a folder, not a file", "Remove the folder or rename it so that it does "
-                          "not end in .yaml.")
+            return None, ("this is a folder, not a file", "Only files are read here: move the folder away, "
+                          "or name a file.")
         if not stat.S_ISREG(st.st_mode):
             return None, ("this is not a regular file (it is a device, a pipe or a socket)",
                           "Only ordinary files are read: replace it with one.")
@@ -341,7 +342,9 @@ def _rel_name(folder: Path) -> str:
 
 
 def _size(limit: int) -> str:
-    return f"{limit // 1_000_000} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
+    if limit >= 1_000_000:
+        return f"{limit // 1_000_000} MB"
+    return f"{limit // 1000} kB" if limit >= 1000 else f"{limit} bytes"
 
 
 def _top(r: _Reader, data, key: str) -> Optional[LMap]:
@@ -950,10 +953,11 @@ def _check_extends(orgs: dict, report: Report) -> None:
         elif org.extends and orgs[org.extends].kind in SCHOOL_KINDS:
             parent = orgs[org.extends]
             above = f" (it extends '{parent.extends}')" if parent.extends else ""
-            report.error(org.extends_loc, f"organisation '{org.id}' extends '{parent.id}', which is a {parent.kind}: "
+            a = "an" if parent.kind[0] in "aeiou" else "a"
+            report.error(org.extends_loc, f"organisation '{org.id}' extends '{parent.id}', which is {a} {parent.kind}: "
                          "only a local authority, trust or federation can be extended",
-                         f"A {parent.kind}'s layer is its own (its board, adoption record and slots): extend the "
-                         f"authority, trust or federation above it instead{above}.")
+                         f"The layer of {a} {parent.kind} is its own (its board, adoption record and slots): extend "
+                         f"the authority, trust or federation above it instead{above}.")
     reported = set()
     for org in sorted(orgs.values(), key=lambda o: o.id):
         path, cur = [], org
