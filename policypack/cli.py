@@ -172,6 +172,8 @@ def check(root, schools):
         resolve_reporting(project, oid, pid, report, "check")
     from .versions import check_stale  # overrides the model changed since model_revision: warnings
     check_stale(project, todo, report)
+    from .render.html import check_templates  # template overrides render as build would render them
+    check_templates(project, report, todo)
     _print_report(report)
     if report.errors:
         echo(f"{len(report.errors)} problem(s), {len(report.warnings)} warning(s) in "

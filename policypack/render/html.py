@@ -2,21 +2,38 @@
 
 Blocks and inlines become HTML here, in Python, with every piece of text escaped. The page around
 them comes from Jinja templates: an organisation's template folders (nearest layer first), then the
-project's `templates/`. Templates are untrusted, so they run sandboxed, autoescaped and strict.
+project's `templates/`. Templates are untrusted, so:
+
+- they run sandboxed, autoescaped and strict, with a short list of filters that only make text
+  (`SAFE_FILTERS`: no `safe`, `escape`, `tojson`, `pprint`, `random` ...);
+- they can be read only from their folders (no symlink out, no special file, at most 1 MB, UTF-8),
+  and an organisation's folders must lie inside `schools/`;
+- the policy text reaches them as `PolicyText`: `{{ body }}` shows it, but as a string it is
+  empty, so a filter cannot rewrite it. Whatever a template does, `_verify_policy_text` checks
+  the page afterwards: every section and clause once, and the text exactly as rendered here;
+- what they produce is taken apart and rebuilt around policypack's own shell, with a strict
+  Content-Security-Policy, cleaned CSS and a body cleaned by nh3 (see policypack.sanitize).
 """
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
+import os
 import re
+import stat
+import traceback
 from pathlib import Path
 
 import jinja2
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from ..model import (Branding, Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table,
-                     Text, XRef, list_marker)
+from ..errors import Loc, Report
+from ..model import (Branding, Break, Code, Emph, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong,
+                     Table, Text, XRef, list_marker)
+from ..sanitize import assemble, clean_html, take_apart
 from . import RenderContext, format_date
 
 IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
@@ -200,14 +217,43 @@ def brand_css(branding) -> Markup:
 
 
 def logo_uri(branding, ctx: RenderContext) -> str:
-    """The logo as a data: URI, so the HTML file stands alone; only files inside the project."""
+    """The logo as a data: URI, so the HTML file stands alone: a regular file (no FIFO or device)
+    of at most MAX_LOGO bytes, inside the project's `schools/` folder."""
     if branding.logo is None:
         return ""
     path = Path(branding.logo).resolve()
     mime = IMAGE_TYPES.get(path.suffix.lower())
-    if mime is None or not path.is_file() or not path.is_relative_to(Path(ctx.project_root).resolve()):
-        return ""
-    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    data = read_regular(path, MAX_LOGO) if mime and path.is_relative_to(schools_dir(ctx)) else None
+    return "" if data is None else f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+MAX_LOGO = 5_000_000
+MAX_TEMPLATE = 1_000_000
+
+
+def schools_dir(ctx: RenderContext) -> Path:
+    return (Path(ctx.project_root) / "schools").resolve()
+
+
+def read_regular(path: Path, limit: int):
+    """The bytes of a regular file of at most `limit` bytes, or None (a folder, FIFO, device,
+    socket, missing file or a larger file). The size is checked before reading, and the read is
+    bounded too, so /dev/zero or a file that grows cannot exhaust memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,14 +261,86 @@ def logo_uri(branding, ctx: RenderContext) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+class TemplateProblem(jinja2.TemplateError):
+    """A problem with a template file or with what it produced, with the file and line to show
+    (build and check read `filename` and `lineno`, as they do for a TemplateSyntaxError)."""
+
+    def __init__(self, message: str, filename=None, lineno: int = 0):
+        super().__init__(message)
+        self.filename, self.lineno = (str(filename) if filename else None), lineno
+
+
+class PolicyText:
+    """Policy text (the numbered body, the key message) handed to a template, opaque: `{{ body }}`
+    prints it (`__html__`), but it has no string methods and as a string it is empty, so
+    `body|replace(...)`, `body|upper` and the like have nothing to change. The sandbox refuses the
+    underscore attributes. Routes that reach the markup anyway (`body ~ ''`, `{% set %}` blocks,
+    `|join`) are caught after rendering by `_verify_policy_text`."""
+
+    __slots__ = ("_markup",)
+
+    def __init__(self, markup: str):
+        self._markup = markup
+
+    def __html__(self) -> str:
+        return self._markup
+
+    def __str__(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return "PolicyText()"
+
+    def __bool__(self) -> bool:
+        return bool(self._markup)
+
+
+# Filters that make text from text (or numbers, lists) and cannot turn text into markup: no
+# `safe`, `escape`/`e`/`forceescape` (they hand back the markup of a PolicyText), `tojson`,
+# `xmlattr`, `urlize`, `indent`; no `pprint`/`random` (reprs with addresses, randomness: not
+# reproducible); no `attr`, `format`.
+SAFE_FILTERS = frozenset({
+    "abs", "batch", "capitalize", "center", "count", "d", "date", "default", "dictsort", "filesizeformat", "first",
+    "float", "groupby", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min", "reject",
+    "rejectattr", "replace", "reverse", "round", "select", "selectattr", "slice", "sort", "string", "striptags",
+    "sum", "title", "trim", "truncate", "unique", "upper", "urlencode", "wordcount", "wordwrap",
+})
+
+
+def restrict_filters(env: jinja2.Environment) -> jinja2.Environment:
+    """Keep only SAFE_FILTERS in `env` (idempotent; before any template is compiled with it)."""
+    for name in [n for n in env.filters if n not in SAFE_FILTERS]:
+        del env.filters[name]
+    return env
+
+
 class ProjectLoader(jinja2.FileSystemLoader):
-    """A FileSystemLoader that also refuses files reached through symlinks out of its folders."""
+    """Loads templates from its folders only: not through symlinks out of them, only regular
+    files (a FIFO would hang, /dev/zero never end) of at most MAX_TEMPLATE bytes, and only UTF-8
+    text; each refusal is a TemplateProblem naming the file and, for bad bytes, the line."""
 
     def get_source(self, environment, template):
-        source, filename, uptodate = super().get_source(environment, template)
-        if not any(Path(filename).resolve().is_relative_to(Path(d).resolve()) for d in self.searchpath):
-            raise jinja2.TemplateNotFound(template)
-        return source, filename, uptodate
+        pieces = split_template_path(template)  # refuses '..'
+        for folder in self.searchpath:
+            base = Path(folder).resolve()
+            path = base.joinpath(*pieces)
+            if not os.path.lexists(path):
+                continue
+            real = path.resolve()
+            if not real.is_relative_to(base):
+                raise jinja2.TemplateNotFound(template)
+            data = read_regular(real, MAX_TEMPLATE)
+            if data is None:
+                raise TemplateProblem(f"template '{template}' is not a regular file of at most "
+                                      f"{MAX_TEMPLATE // 1_000_000} MB", path)
+            try:
+                source = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = data[:exc.start].count(b"\n") + 1
+                raise TemplateProblem(f"template '{template}' is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                                      f"on line {line}); save it as UTF-8", path, line) from None
+            return source, str(path), lambda: False
+        raise jinja2.TemplateNotFound(template)
 
 
 @functools.lru_cache(maxsize=32)
@@ -235,13 +353,40 @@ def environment(search_path: tuple) -> SandboxedEnvironment:
     return env
 
 
-def render_page(template: str, branding, ctx: RenderContext, **values) -> bytes:
-    """Render one of the page templates (policy, pack, index) with the organisation's overrides."""
-    search = tuple(Path(d) for d in branding.template_dirs) + (Path(ctx.template_dir),)
-    html = environment(search).get_template(template).render(
-        brand_css=brand_css(branding), logo=logo_uri(branding, ctx), status_text=STATUS_TEXT,
-        as_of=format_date(ctx.as_of), **values)
-    return html.encode("utf-8")
+def template_search(branding, ctx: RenderContext) -> tuple:
+    """The template folders, nearest layer first, then the project's. An organisation's folders
+    must lie inside `schools/` (they are written relative to it): never the project itself,
+    `.git`, `.venv` or `outputs`."""
+    schools = schools_dir(ctx)
+    for d in branding.template_dirs:
+        if not Path(d).resolve().is_relative_to(schools):
+            raise TemplateProblem(f"the template folder {d} is not inside schools/", d)
+    return tuple(Path(d) for d in branding.template_dirs) + (Path(ctx.template_dir),)
+
+
+def render_page(template: str, branding, ctx: RenderContext, verify=None, **values) -> bytes:
+    """Render one of the page templates (policy, pack, index, review) with the organisation's
+    overrides, then rebuild it in policypack's shell (policypack.sanitize). `verify(body, filename)`,
+    if given, checks the cleaned body and raises TemplateProblem."""
+    env = restrict_filters(environment(template_search(branding, ctx)))
+    tpl = env.get_template(template)
+    html = _render(tpl, brand_css=brand_css(branding), logo=logo_uri(branding, ctx), status_text=STATUS_TEXT,
+                   as_of=format_date(ctx.as_of), **values)
+    parts = take_apart(html)
+    if verify is not None:
+        verify(parts.body, tpl.filename)
+    return assemble(parts).encode("utf-8")
+
+
+def _render(tpl: jinja2.Template, **values) -> str:
+    """Render with policypack.sandbox's output bound (until that module lands, unbounded)."""
+    try:
+        from ..sandbox import render_bounded
+    except ModuleNotFoundError as exc:
+        if exc.name != "policypack.sandbox":
+            raise
+        return tpl.render(**values)
+    return render_bounded(tpl, **values)
 
 
 def doc_values(doc: ResolvedPolicy) -> dict:
@@ -255,9 +400,34 @@ def doc_values(doc: ResolvedPolicy) -> dict:
 
 
 def render_html(doc: ResolvedPolicy, ctx: RenderContext) -> bytes:
-    return render_page("policy.html.j2", doc.branding, ctx, doc=doc_values(doc), front=front_matter(doc, ctx),
-                       toc=toc_entries(doc), key_message=Markup(BodyRenderer().render_blocks(doc.key_message)),
-                       body=Markup(BodyRenderer().render_nodes(doc)), siblings=dict(ctx.siblings))
+    body = BodyRenderer().render_nodes(doc)
+    key_message = BodyRenderer().render_blocks(doc.key_message)
+
+    def verify(page_body: str, filename: str) -> None:
+        _verify_policy_text(doc, page_body, body, key_message, filename)
+
+    return render_page("policy.html.j2", doc.branding, ctx, verify=verify, doc=doc_values(doc),
+                       front=front_matter(doc, ctx), toc=toc_entries(doc), key_message=PolicyText(key_message),
+                       body=PolicyText(body), siblings=dict(ctx.siblings))
+
+
+def _verify_policy_text(doc: ResolvedPolicy, page_body: str, body: str, key_message: str, filename: str) -> None:
+    """The policy text is the organisation's resolved policy, not the template's: every section
+    and clause is on the page once, and the text is exactly as policypack rendered it (so HTML
+    and PDF say what the DOCX, `explain` and the provenance say). Literal text a template adds
+    around it is presentation and allowed."""
+    for n in doc.walk():
+        found = page_body.count(f' id="{escape(n.anchor)}"')
+        if found == 0:
+            raise TemplateProblem(f"the template override leaves out {n.kind} '{n.id}' (show the policy text "
+                                  "with {{ body }}, unchanged)", filename)
+        if found > 1:
+            raise TemplateProblem(f"the template override shows {n.kind} '{n.id}' {found} times", filename)
+    for text, name in ((body, "body"), (key_message, "key_message")):
+        if text.strip() and page_body.count(clean_html(text).strip()) != 1:
+            what = "policy text" if name == "body" else "key message"
+            raise TemplateProblem(f"the template override leaves out or changes the {what}: show it with "
+                                  f"{{{{ {name} }}}}, unchanged", filename)
 
 
 def render_pack(org, rows: list, branding, ctx: RenderContext) -> bytes:
@@ -280,3 +450,83 @@ def render_review(rows: list, ctx: RenderContext) -> bytes:
 def render_index(tree: list, ctx: RenderContext, review_href: str = "") -> bytes:
     """The index of all organisations; `tree` holds dicts: name, kind, href, children."""
     return render_page("index.html.j2", Branding(), ctx, tree=tree, review_href=review_href)
+
+
+# --------------------------------------------------------------------------------------------
+# `check`: every template override renders, before `build` finds out
+# --------------------------------------------------------------------------------------------
+
+TEMPLATE_HINT = "Fix the organisation's template override, or remove it to use the default."
+
+
+def template_loc(exc: Exception, root: Path) -> Loc:
+    """Where in which template an error is: syntax errors and TemplateProblem say so, runtime
+    errors are in the traceback (the innermost frame of a compiled template)."""
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not filename:
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if frame.f_code.co_filename.endswith(".j2"):
+                filename, line = frame.f_code.co_filename, lineno
+    path = Path(filename or "templates")
+    root = Path(root).resolve()
+    return Loc(str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path),
+               line or 0)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, jinja2.TemplateError):
+        return exc.message or type(exc).__name__
+    if isinstance(exc, RecursionError):
+        return "the template calls itself without end"
+    if isinstance(exc, MemoryError):
+        return "the template needs more memory than there is"
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def check_templates(project, report: Report, todo=None, as_of=None) -> None:
+    """Render, as `build` would, the pages of every organisation that has a template override
+    (each policy it publishes, with its real resolved document, and its pack page), and the index
+    and review schedule with a small stand-in; report what fails as `file:line: error:`.
+    Documents whose sources have errors are skipped: `check` reports those already."""
+    from ..build import FORMATS, template_dir  # at call time: build imports this module
+    from ..resolve import resolve
+    root = Path(project.root).resolve()
+    ctx = RenderContext(as_of or dt.date.today(), root, template_dir(root))
+    todo = list(todo) if todo is not None else [(o, p) for o in sorted(project.organisations)
+                                                for p in project.published(o)]
+
+    def attempt(render, what: str) -> bool:
+        try:
+            render()
+            return True
+        except Exception as exc:  # noqa: BLE001 - any failure of an untrusted template is reported
+            report.error(template_loc(exc, root), f"template error in {what}: {_describe(exc)}", TEMPLATE_HINT)
+            return False
+
+    for oid in dict.fromkeys(o for o, _ in todo):
+        chain = project.chain(oid)
+        if not any("templates" in o.branding for o in chain):
+            continue
+        rows, branding = [], None
+        for pid in (p for o, p in todo if o == oid):
+            quiet = Report()
+            doc = resolve(project, oid, pid, quiet)
+            if quiet.errors:
+                continue
+            branding = doc.branding
+            siblings = {f: f"{pid}.{f}" for f in FORMATS if f != "html"}
+            attempt(lambda: render_html(doc, RenderContext(ctx.as_of, root, ctx.template_dir, siblings)),
+                    f"the {pid} policy of {oid}")
+            rows.append({"title": doc.title, "reference": doc.reference, "failed": False,
+                         "status": doc.review_status(ctx.as_of), "last_reviewed": format_date(doc.last_reviewed),
+                         "next_review": format_date(doc.next_review), "links": [("Web page", f"{pid}.html")]})
+        if branding is not None:
+            org = project.organisations[oid]
+            info = OrgInfo(org.id, org.name, org.kind, [(o.id, o.name, o.kind) for o in chain])
+            attempt(lambda: render_pack(info, rows, branding, ctx), f"the pack page of {oid}")
+    stand_in = [{"organisation_name": "Organisation", "policy_title": "Policy", "status": "current",
+                 "adopted": None, "last_reviewed": None, "next_review": None, "model_revision": None,
+                 "latest_revision": "", "behind": 0}]
+    attempt(lambda: render_review(stand_in, ctx), "the review schedule")
+    attempt(lambda: render_index([{"name": "Organisation", "kind": "school", "href": "", "children": []}], ctx,
+                                 "review.html"), "the index")

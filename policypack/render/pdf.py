@@ -1,8 +1,14 @@
 """PDF writer: the HTML page and its print styles, laid out by WeasyPrint.
 
 Tagged PDF/UA-1 with title and language (from <title> and <html lang>), bookmarks from the
-headings, and no creation date, so the same input gives the same bytes. WeasyPrint may read only
-files inside the project (and data: URIs); everything else, the network included, is refused.
+headings, and no creation date, so the same input gives the same bytes.
+
+What WeasyPrint may read: data: URIs, and files in the folders and files this document's
+organisation legitimately uses (the template folders in use, its logo); nothing else in the
+project (`.git`, `.venv`, `outputs`, other organisations' files) and nothing outside it, no
+network. The page it lays out has been rebuilt by policypack.sanitize (no <link>, no `rel`, CSS
+fetching only data:), and the PDF never carries an attachment: WeasyPrint's attachment list and
+any attachment link are emptied before the PDF is written.
 """
 from __future__ import annotations
 
@@ -15,31 +21,58 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..model import ResolvedPolicy
 from . import RenderContext
-from .html import render_html
+from .html import MAX_LOGO, read_regular, render_html, schools_dir
+
+MAX_FETCH = MAX_LOGO
 
 
 class ProjectFetcher(URLFetcher):
-    """Serves data: URIs and files inside `root`; refuses every other URL."""
+    """Serves data: URIs, files inside `folders` and the `files` named; refuses every other URL.
 
-    def __init__(self, root: Path):
+    A path is taken after resolving symlinks, so a link inside an allowed folder that points out
+    of it is refused; only regular files (no FIFO, device or socket) of at most MAX_FETCH bytes
+    are read."""
+
+    def __init__(self, root: Path, folders=(), files=()):
         super().__init__(allowed_protocols=("data",))
         self.root = Path(root).resolve()
+        self.folders = tuple(Path(f).resolve() for f in folders)
+        self.files = frozenset(Path(f).resolve() for f in files)
 
     def fetch(self, url, headers=None):
         parts = urlsplit(url)
         if parts.scheme == "data":
             return super().fetch(url, headers)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-            raise ValueError(f"refused to fetch {url[:80]}: only files inside the project may be read")
+            raise ValueError(f"refused to fetch {url[:80]}: only the organisation's own assets may be read")
         path = Path(unquote(parts.path)).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            raise ValueError(f"refused to read {path}: not a file inside the project")
+        if path not in self.files and not any(path.is_relative_to(f) for f in self.folders):
+            raise ValueError(f"refused to read {self._shown(path)}: not a template or asset of this organisation")
+        data = read_regular(path, MAX_FETCH)
+        if data is None:
+            raise ValueError(f"refused to read {self._shown(path)}: not a regular file of at most {MAX_FETCH} bytes")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(path.as_uri(), path.read_bytes(), headers={"Content-Type": mime})
+        return URLFetcherResponse(path.as_uri(), data, headers={"Content-Type": mime})
+
+    def _shown(self, path: Path) -> str:
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+
+
+def document_fetcher(doc: ResolvedPolicy, ctx: RenderContext) -> ProjectFetcher:
+    """What this document's PDF may read: the template folders in use and its logo."""
+    schools = schools_dir(ctx)
+    folders = [Path(ctx.template_dir)] + [Path(d) for d in doc.branding.template_dirs
+                                          if Path(d).resolve().is_relative_to(schools)]
+    files = [doc.branding.logo] if doc.branding.logo is not None else []
+    return ProjectFetcher(ctx.project_root, folders, files)
 
 
 def render_pdf(doc: ResolvedPolicy, ctx: RenderContext) -> bytes:
     root = Path(ctx.project_root).resolve()
     page = HTML(string=render_html(doc, ctx).decode("utf-8"), base_url=root.as_uri() + "/",
-                url_fetcher=ProjectFetcher(root))
-    return page.write_pdf(pdf_variant="pdf/ua-1")
+                url_fetcher=document_fetcher(doc, ctx))
+    document = page.render(pdf_variant="pdf/ua-1")
+    document.metadata.attachments = []  # <link rel="attachment"> (the sanitiser removes it already)
+    for p in document.pages:  # <a rel="attachment"> (likewise)
+        p.links = [link for link in p.links if link[0] != "attachment"]
+    return document.write_pdf(pdf_variant="pdf/ua-1", attachments=[])
