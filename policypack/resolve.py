@@ -20,16 +20,31 @@ from .layer import Layered, apply_layers
 from .names import NameFinder
 from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
                     _alpha, _roman, blocks_text)
+from .sandbox import CLAUSE_OUTPUT, CLAUSE_STEPS, BoundedEnvironment, BoundedErrors, NotText
 
 BUILTIN_VARIABLES = ("organisation", "organisation_kind", "policy_title", "policy_kind")
 SLOT_PLACEHOLDER = "[To be completed by each school: {what}]"
 
 
 def _env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    """The clause language: bounded (sandbox.py: no huge numbers, repetition, deep nesting, more
+    than 2 MB of text), strict about undefined variables, no globals; one filter."""
+    env = BoundedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                             output_limit=CLAUSE_OUTPUT, step_limit=CLAUSE_STEPS,
+                             call_examples={"ref": "ref('clause-id')"})
     env.globals.clear()  # no range(), dict(), lipsum(), cycler() ...: variables and ref() only
+
+    def capitalize(s):
+        """A role at the start of a sentence; text only (a function's repr holds a memory address)."""
+        if isinstance(s, jinja2.Undefined):
+            str(s)  # StrictUndefined: raises the usual 'x is undefined'
+        if not isinstance(s, str):
+            env.printable(s)  # a function: "'ref' is a function: write ref('clause-id')"
+            raise NotText("capitalize works on text: the template gives it a number or a list")
+        return s[:1].upper() + s[1:]
+
     # Filters are not part of the clause language, except one: a role at the start of a sentence.
-    env.filters = {"capitalize": lambda s: str(s)[:1].upper() + str(s)[1:]}
+    env.filters = {"capitalize": capitalize}
     return env
 
 
@@ -229,10 +244,13 @@ class _Resolver:
             self.report.error(_line_of(text, name, loc), f"undefined variable '{name}' in {what}",
                               (did_you_mean(name, self.context) + " " if did_you_mean(name, self.context) else "")
                               + f"Define '{name}' under 'variables:' in schools/{self.org.id}.yaml or a layer above it.")
+        except BoundedErrors as exc:  # too big, too deep, not text, a division by zero ...
+            self.report.error(Loc(loc.file, loc.line + (exc.lineno or 1) - 1), f"template error in {what}: {exc.message}",
+                              exc.hint)
         except jinja2.exceptions.SecurityError as exc:
             self.report.error(loc, f"{what} tries something templates may not do: {exc}",
                               "Clause text may only use variables, ref() and simple if-conditions.")
-        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        except (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, RecursionError, MemoryError) as exc:
             self.report.error(loc, f"template error in {what}: {exc}", "Simplify the template expression.")
         return ""
 

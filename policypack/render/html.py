@@ -345,11 +345,16 @@ class ProjectLoader(jinja2.FileSystemLoader):
 
 @functools.lru_cache(maxsize=32)
 def environment(search_path: tuple) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(loader=ProjectLoader([str(p) for p in search_path]),
-                               autoescape=True, undefined=jinja2.StrictUndefined,
-                               trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    """The page templates' environment: sandboxed and bounded (policypack.sandbox: no huge numbers
+    or repetition, macros and includes nest at most so deep, at most 20 MB of page), autoescaped,
+    strict, no globals; cached per template search path."""
+    from ..sandbox import PAGE_OUTPUT, PAGE_STEPS, BoundedEnvironment, bounded_filter
+    env = BoundedEnvironment(loader=ProjectLoader([str(p) for p in search_path]),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, auto_reload=False,
+                             output_limit=PAGE_OUTPUT, step_limit=PAGE_STEPS)
     env.globals.clear()
-    env.filters["date"] = format_date
+    env.filters["date"] = bounded_filter("date", format_date)
     return env
 
 
