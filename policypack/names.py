@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import re
@@ -70,9 +71,12 @@ def odd_space(text: str) -> Optional[str]:
 # ---- skeletons ---------------------------------------------------------------------------------
 
 # ASCII look-alikes, after case folding (upper-case I is the classic stand-in for l); and m,
-# which UTS #39 maps to "rn".
-_ASCII_FOLD = str.maketrans({"i": "l", "1": "l", "|": "l", "0": "o"})
+# which UTS #39 maps to "rn". Applied with str.replace, which stays fast on any text.
+_ASCII_FOLD = (("i", "l"), ("1", "l"), ("|", "l"), ("0", "o"), ("m", "rn"))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# a word (a run of non-space) holding a non-ASCII character; matched from the word's start so
+# that the scan stays linear
+_NON_ASCII_WORD = re.compile(r"(?<!\S)[\x21-\x7e]*[^\x00-\x7f]\S*")
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,11 +109,24 @@ def _fold_match(m) -> str:
     return _fold_char(m.group())
 
 
+@functools.lru_cache(maxsize=16384)
+def _fold_word(word: str) -> str:
+    """A run of non-space characters holding some non-ASCII: NFKC, then each character folded."""
+    return _NON_ASCII.sub(_fold_match, unicodedata.normalize("NFKC", word))
+
+
+def _fold_word_match(m) -> str:
+    return _fold_word(m.group())
+
+
 def skeleton(text: str) -> str:
     """The form in which look-alike names compare equal (see the module's doc)."""
-    if not text.isascii():
-        text = _NON_ASCII.sub(_fold_match, unicodedata.normalize("NFKC", text))
-    return " ".join(text.lower().translate(_ASCII_FOLD).replace("m", "rn").split())
+    if not text.isascii():  # only the words with a non-ASCII character need Unicode's tables
+        text = _NON_ASCII_WORD.sub(_fold_word_match, text)
+    text = text.lower()
+    for a, b in _ASCII_FOLD:
+        text = text.replace(a, b)
+    return " ".join(text.split())
 
 
 # ---- finding names in text ---------------------------------------------------------------------
@@ -146,7 +163,22 @@ class NameFinder:
             if len(name) >= min_length and skel:
                 self.by_skeleton.setdefault(skel, []).append(name)
         skels = sorted(self.by_skeleton)
-        self.regex = re.compile(r"(?<!\w)(?:" + _trie_regex(skels) + r")(?!\w)") if skels else None
+        # no look-behind for the word start: a leading one stops the regex engine from skipping
+        # ahead to the names' first letters; _scan checks the character before a match instead
+        self.regex = re.compile(r"(?:" + _trie_regex(skels) + r")(?!\w)") if skels else None
+
+    def _scan(self, text: str) -> Iterator:
+        pos, search = 0, self.regex.search
+        while True:
+            m = search(text, pos)
+            if m is None:
+                return
+            start = m.start()
+            if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                pos = start + 1  # inside a word: not a name here, but one may start further on
+                continue
+            yield m
+            pos = m.end()
 
     def find(self, text: str) -> Iterator[str]:
         """The names mentioned in `text`, in order, whole words only, however written (of names
@@ -154,4 +186,17 @@ class NameFinder:
         also read as "Kestrel Park"."""
         if self.regex is None or not text:
             return iter(())
-        return (self.by_skeleton[m.group()][0] for m in self.regex.finditer(skeleton(text)))
+        return (self.by_skeleton[m.group()][0] for m in self._scan(skeleton(text)))
+
+    def find_each(self, texts: list) -> Iterator[tuple]:
+        """(index of the text, name) for every name in `texts`, in order, with one scan for all the
+        texts together (each text still stands alone: a name never spans two)."""
+        if self.regex is None:
+            return
+        joined = "\x00".join(skeleton(t).replace("\x00", " ") for t in texts)
+        starts, at = [0], joined.find("\x00")
+        while at >= 0:
+            starts.append(at + 1)
+            at = joined.find("\x00", at + 1)
+        for m in self._scan(joined):
+            yield bisect.bisect_right(starts, m.start()) - 1, self.by_skeleton[m.group()][0]

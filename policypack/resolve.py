@@ -360,10 +360,12 @@ class _Resolver:
         places += [("the title", fields["title"][1], doc.title),
                    ("the key message", fields["key_message"][1], blocks_text(doc.key_message))]
         places += [(f"the change of {c.date}", c.loc, c.summary) for c in self.layered.changes]
-        for what, where, text in places:
-            key = next((k for k in map(index.skeletons.get, _names_in(text, index)) if k in foreign), None)
-            name = foreign.get(key)
-            if name:
-                self.report.error(where, f"'{name}', another organisation's name, appears in "
+        reported = set()
+        for i, found in index.find_each([text for _, _, text in places]):
+            key = index.skeletons[found]
+            if key in foreign and i not in reported:
+                reported.add(i)
+                what, where, _ = places[i]
+                self.report.error(where, f"'{foreign[key]}', another organisation's name, appears in "
                                   f"{what} of {self.org.id}'s {doc.policy_id}",
                                   "Use {{ organisation }} (or this organisation's own name) instead.")
