@@ -16,7 +16,7 @@ work, with a message a school business manager can act on:
 * total output: the text a render produces (the page, a macro's result, a `{% set %}` block) is
   counted as it is made and stops at `output_limit`; all intermediate text made by the template
   counts against `WORK_FACTOR` times that;
-* nesting: macros and recursive loops at most MAX_CALL_DEPTH deep; a template that extends,
+* nesting: macros, recursive loops and `self.block()` calls at most MAX_CALL_DEPTH deep; a template that extends,
   includes or imports itself stops while the interpreter still has stack to spare; a template
   whose syntax tree nests deeper than MAX_NESTING is refused at compile time; a RecursionError or
   MemoryError at compile or render time becomes an error too;
@@ -46,7 +46,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, optimizeconst
 from jinja2.exceptions import SecurityError, TemplateError, TemplateRuntimeError
-from jinja2.runtime import LoopContext, Macro, Undefined
+from jinja2.runtime import BlockReference, LoopContext, Macro, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import _PassArg
 from markupsafe import Markup
@@ -520,7 +520,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             if isinstance(left, _SEQUENCES) and isinstance(right, int):
                 self.spend(len(left) * max(right, 0))
                 return right * left if swapped else left * right
-            if isinstance(left, int) and isinstance(right, int) and _int_bits(left) + _int_bits(right) - 1 >= MAX_INT_BITS:
+            if isinstance(left, int) and isinstance(right, int) and \
+                    _int_bits(left) + _int_bits(right) - 1 >= MAX_INT_BITS:
                 raise NumberTooLarge(f"the template works out a number with more than {MAX_DIGITS:,} digits")
         elif operator == "+":
             if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
@@ -557,12 +558,12 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         return None
 
     def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's convention)
-        """Calls from templates: macros and recursive loops nest at most MAX_CALL_DEPTH deep; what a
-        call returns is counted."""
-        if isinstance(__obj, (Macro, LoopContext)):
+        """Calls from templates: macros, recursive loops and `self.block()` nest at most
+        MAX_CALL_DEPTH deep; what a call returns is counted."""
+        if isinstance(__obj, (Macro, LoopContext, BlockReference)):
             budget = __self.budget()
             if budget.depth >= MAX_CALL_DEPTH:
-                raise TooDeep(f"a macro or loop calls itself more than {MAX_CALL_DEPTH} levels deep")
+                raise TooDeep(f"a macro, loop or block calls itself more than {MAX_CALL_DEPTH} levels deep")
             __self.check_stack()
             if isinstance(__obj, LoopContext) and args:
                 args = (__self.bounded_iter(args[0]),) + args[1:]

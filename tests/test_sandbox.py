@@ -41,8 +41,10 @@ def pages(tmp_path_factory):
         "title.html.j2": "<h1>{{ doc.title * 100000000 }}</h1>",
         "rows.html.j2": "{% for r in rows %}{{ big }}{% endfor %}",
         "lines.html.j2": "<p>one</p>\n<p>{{ 1 // 0 }}</p>\n",
-        "good.html.j2": '{% extends "base.html.j2" %}{% block b %}{% for r in rows %}{{ r }},{% endfor %}{% endblock %}',
+        "good.html.j2": '{% extends "base.html.j2" %}'
+                        '{% block b %}{% for r in rows %}{{ r }},{% endfor %}{% endblock %}',
         "base.html.j2": "<main>{% block b %}{% endblock %}</main>{{ doc.title }}",
+        "self-block.html.j2": "{% block a %}x{{ self.a() }}{% endblock %}",
     }
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
@@ -69,7 +71,7 @@ def fails(fn, error, message):
 
 TOO_LONG = "the template makes a text longer than 2 MB"
 BIG_NUMBER = "the template works out a number with more than 1,000 digits"
-MACRO = "a macro or loop calls itself more than 50 levels deep"
+MACRO = "a macro, loop or block calls itself more than 50 levels deep"
 STEPS = "the template does too much work: its loops, macros and templates would run more than 200,000 steps"
 WIDTH = "the template sets a width with '*' in a % format: write the width as a number"
 
@@ -166,6 +168,7 @@ def test_a_failed_render_does_not_spend_the_next_ones_budget():
     ("self-import.html.j2", TooDeep, "templates extend, include or import each other too deeply (or in a circle)"),
     ("ping.html.j2", TooDeep, "templates extend, include or import each other too deeply (or in a circle)"),
     ("recursive-loop.html.j2", TooDeep, MACRO),
+    ("self-block.html.j2", TooDeep, MACRO),
     ("title.html.j2", TextTooLong, "the template makes a text longer than 20 MB"),
     ("rows.html.j2", TextTooLong, "the template makes a text longer than 20 MB"),
     ("lines.html.j2", TemplateValueError, "the template divides by zero"),
