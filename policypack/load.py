@@ -766,10 +766,13 @@ def _asset(r: _Reader, line: int, key: str, val: str, root: Path, oid: str) -> O
               f"Give a path relative to schools/, e.g. assets/{oid}.svg.")
         return None
     if key == "templates":
-        problem = _template_folder(target, schools)
+        problem, links = _template_folder(target, schools)
         if problem:
             r.err(line, f"{what}: {problem[0]}", problem[1])
             return None
+        for rel in links:  # the template loader refuses them: a template that uses one fails alone
+            r.report.warning(r.loc(line), f"{what}: '{rel}' is a symbolic link to something outside the folder "
+                             "(or to nothing), so it will not be read", "Copy the file here instead of linking to it.")
         return target.resolve()
     if target.suffix.lower() not in (".svg", ".png", ".jpg", ".jpeg"):
         r.err(line, f"logo '{val}' must be an SVG, PNG or JPEG file", "")
@@ -786,45 +789,52 @@ def _asset(r: _Reader, line: int, key: str, val: str, root: Path, oid: str) -> O
     return target.resolve()
 
 
-def _template_folder(folder: Path, schools: Path) -> Optional[tuple]:
-    """(message, hint) when a template folder is not a folder of ordinary files inside schools/."""
+def _template_folder(folder: Path, schools: Path) -> tuple:
+    """((message, hint) or None, [links out of the folder]): a problem when the template folder is
+    not a folder of ordinary, small files inside schools/. Links that lead out of it are only
+    listed: the template loader never follows them, so a template that uses one fails alone."""
     try:
         st = os.lstat(folder)
     except OSError:
-        return "there is no such folder", "Give a path relative to schools/, e.g. templates/my-school."
+        return ("there is no such folder", "Give a path relative to schools/, e.g. templates/my-school."), []
     try:
         real = folder.resolve(strict=True)
     except (OSError, RuntimeError):
-        return "the folder is a symbolic link to nothing, or a loop", "Copy the templates here instead."
+        return ("the folder is a symbolic link to nothing, or a loop", "Copy the templates here instead."), []
     if schools not in real.parents:
-        return "the folder is a symbolic link to somewhere outside schools/", "Copy the templates here instead."
+        return ("the folder is a symbolic link to somewhere outside schools/",
+                "Copy the templates here instead."), []
     if not real.is_dir():
-        return "this is not a folder", "Name the folder that holds the template overrides."
-    count = 0
+        return ("this is not a folder", "Name the folder that holds the template overrides."), []
+    count, links = 0, []
     for dirpath, dirnames, filenames in os.walk(real):
         for name in sorted(dirnames + filenames):
             path = Path(dirpath) / name
             rel = path.relative_to(real).as_posix()
             count += 1
             if count > MAX_TEMPLATE_FILES:
-                return f"the folder holds more than {MAX_TEMPLATE_FILES} files", "Keep only the template overrides."
-            st = os.lstat(path)
+                return (f"the folder holds more than {MAX_TEMPLATE_FILES} files",
+                        "Keep only the template overrides."), links
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
             if stat.S_ISLNK(st.st_mode):
                 try:
                     inside = real in path.resolve(strict=True).parents
                 except (OSError, RuntimeError):
                     inside = False
                 if not inside:
-                    return (f"'{rel}' is a symbolic link to something outside the folder (or to nothing)",
-                            "Copy the file here instead of linking to it.")
+                    links.append(rel)
                 continue
             if name in dirnames:
                 continue
             if not stat.S_ISREG(st.st_mode):
-                return f"'{rel}' is not a regular file", "Only ordinary files can be templates: remove it."
+                return (f"'{rel}' is not a regular file", "Only ordinary files can be templates: remove it."), links
             if st.st_size > MAX_TEMPLATE:
-                return f"'{rel}' is larger than {_size(MAX_TEMPLATE)}", "Templates are small: make it smaller."
-    return None
+                return (f"'{rel}' is larger than {_size(MAX_TEMPLATE)}",
+                        "Templates are small: make it smaller."), links
+    return None, links
 
 
 _SVG_NS = "http://www.w3.org/2000/svg"
