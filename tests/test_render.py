@@ -407,14 +407,19 @@ def test_a_template_cannot_escape_and_fails_only_its_document(tmp_path, block):
 
 def test_url_fetcher_serves_only_project_files_and_data(tmp_path):
     root = rich_project(tmp_path)
-    fetcher = ProjectFetcher(root)
     logo = root / "schools" / "assets" / "logo.svg"
+    fetcher = ProjectFetcher(root, files=[logo])
     assert fetcher.fetch(logo.as_uri()).read() == logo.read_bytes()
+    other = root / "schools" / "assets" / "other.svg"
+    other.write_bytes(logo.read_bytes())
+    (root / ".git").mkdir(exist_ok=True)
+    (root / ".git" / "config").write_text("[credential] token=secret")
     assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
     (tmp_path / "secret.txt").write_text("secret")
     for url in ("file:///etc/passwd", "http://127.0.0.1:9/x.png", "https://example.org/x.css",
                 "ftp://example.org/x", (tmp_path / "secret.txt").as_uri(),
-                root.as_uri() + "/schools/../../secret.txt", "file://otherhost" + logo.as_posix()):
+                root.as_uri() + "/schools/../../secret.txt", "file://otherhost" + logo.as_posix(),
+                other.as_uri(), (root / ".git" / "config").as_uri()):
         with pytest.raises(ValueError):
             fetcher.fetch(url)
 
@@ -443,7 +448,8 @@ def test_pdf_render_reads_nothing_outside_the_project(tmp_path):
         root = rich_project(tmp_path, template)
         doc = resolved(root, "demo-school", "demo")
         ctx = RenderContext(dt.date(2026, 6, 1), root, template_dir(root))
-        assert f'src="{url}/x.png"' in render_html(doc, ctx).decode()
+        html = render_html(doc, ctx).decode()
+        assert "x.png" not in html and "127.0.0.1" not in html and "/etc/passwd" not in html
         pdf = render_pdf(doc, ctx)
         assert pdf.startswith(b"%PDF-1.7")
         requests = len(hits)

@@ -362,16 +362,19 @@ def test_bad_revisions_are_usage_errors(repo, tmp_path):
     args = ["diff", "--root", repo, "--school", "demo-school", "--policy", "demo"]
     r = run(*args, "--from", "no-such-tag", code=2)
     assert "unknown revision 'no-such-tag'" in r.output and "Traceback" not in r.output
-    (tmp_path / "empty").mkdir()
-    r = run(*args, "--from", tmp_path / "empty", code=2)
+    (repo / "empty").mkdir()
+    r = run(*args, "--from", repo / "empty", code=2)
     assert "without a policy_src/ folder" in r.output
     plain = tmp_path / "plain"
     shutil.copytree(BASE, plain)
     r = run("diff", "--root", plain, "--school", "demo-school", "--policy", "demo", "--from", "v1", code=2)
     assert "is not inside a git repository" in r.output
-    # a folder holding another copy of the sources works as a revision
-    data = json.loads(run("diff", "--root", repo, "--school", "demo-school", "--policy", "demo", "--from", plain,
-                          "--format", "json").stdout)
+    # a folder outside the project is refused: its text would show in the diff
+    r = run(*args, "--from", plain, code=2)
+    assert "is a folder outside the project" in r.output
+    # a folder inside the project holding another copy of the sources works as a revision
+    shutil.copytree(BASE, repo / "copies" / "plain")
+    data = json.loads(run(*args, "--from", repo / "copies" / "plain", "--format", "json").stdout)
     assert [a["id"] for a in data["added"]] == ["new-rule"]
 
 
