@@ -33,6 +33,7 @@ from markupsafe import Markup, escape
 from ..errors import Loc, Report
 from ..model import (Branding, Break, Code, Emph, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong,
                      Table, Text, XRef, list_marker)
+from ..sandbox import render_bounded
 from ..sanitize import assemble, clean_html, take_apart
 from . import RenderContext, format_date
 
@@ -375,23 +376,12 @@ def render_page(template: str, branding, ctx: RenderContext, verify=None, **valu
     if given, checks the cleaned body and raises TemplateProblem."""
     env = restrict_filters(environment(template_search(branding, ctx)))
     tpl = env.get_template(template)
-    html = _render(tpl, brand_css=brand_css(branding), logo=logo_uri(branding, ctx), status_text=STATUS_TEXT,
+    html = render_bounded(tpl, brand_css=brand_css(branding), logo=logo_uri(branding, ctx), status_text=STATUS_TEXT,
                    as_of=format_date(ctx.as_of), **values)
     parts = take_apart(html)
     if verify is not None:
         verify(parts.body, tpl.filename)
     return assemble(parts).encode("utf-8")
-
-
-def _render(tpl: jinja2.Template, **values) -> str:
-    """Render with policypack.sandbox's output bound (until that module lands, unbounded)."""
-    try:
-        from ..sandbox import render_bounded
-    except ModuleNotFoundError as exc:
-        if exc.name != "policypack.sandbox":
-            raise
-        return tpl.render(**values)
-    return render_bounded(tpl, **values)
 
 
 def doc_values(doc: ResolvedPolicy) -> dict:
