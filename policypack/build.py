@@ -12,7 +12,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,7 +24,7 @@ import jinja2
 from .errors import LayoutWarning, Loc, Report, describe_exception
 from .model import Branding, OrgInfo, Project
 from .render import RenderContext, format_date
-from .render.html import render_index, render_pack, render_review
+from .render.html import TEMPLATE_HINT, render_index, render_pack, render_review, template_loc
 from .resolve import resolve
 from .review import review_rows
 from .write import remove_stale_temporaries, write_atomic, write_together
@@ -88,14 +87,14 @@ def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date
         finally:
             results.close()  # when interrupted: stops the workers
     for oid in orgs:
-        if _guarded(report, project.organisations[oid].loc, f"could not write {oid}'s pack page",
-                    lambda: _pack(project, oid, docs, out / oid, ctx)):
+        if _guarded(report, project.organisations[oid].loc, f"{oid}'s pack page",
+                    lambda: _pack(project, oid, docs, out / oid, ctx), ctx.project_root):
             outcome.files += 1
         else:
             outcome.failed.append(f"{oid}/index.html")
     for name, page in (("review.html", lambda: render_review(review_rows(project, as_of, docs), ctx)),
                        ("index.html", lambda: render_index(_tree(project, None, out), ctx, review_href="review.html"))):
-        if _guarded(report, Loc("templates"), f"could not write {name}", lambda: write_atomic(out / name, page())):
+        if _guarded(report, Loc("templates"), name, lambda: write_atomic(out / name, page()), ctx.project_root):
             outcome.files += 1
         else:
             outcome.failed.append(name)
@@ -112,19 +111,27 @@ def _write(report: Report, files: dict) -> bool:
         return False
 
 
-def _guarded(report: Report, loc: Loc, what: str, action: Callable[[], object]) -> bool:
-    """Run `action`; a failure becomes a message (on the file that could not be written, or at `loc`)."""
+def _guarded(report: Report, loc: Loc, what: str, action: Callable[[], object], root: Path) -> bool:
+    """Run `action` (write a pack page, the index or the review schedule); a failure is a message."""
     try:
         action()
         return True
-    except OSError as exc:
-        if exc.filename is not None:
-            report.error(Loc(str(exc.filename)), f"could not write: {exc.strerror or exc}", WRITE_HINT)
-            return False
-        report.error(loc, f"{what}: {describe_exception(exc)}", BUG_HINT)
     except Exception as exc:  # noqa: BLE001 - one page's failure must not stop the others
-        report.error(loc, f"{what}: {describe_exception(exc)}", BUG_HINT)
-    return False
+        _report_failure(report, exc, loc, what, root)
+        return False
+
+
+def _report_failure(report: Report, exc: Exception, loc: Loc, what: str, root: Path) -> None:
+    """One failure as one message: on the file that could not be written, on the template line
+    that failed, or else on `loc` (the organisation's file) as a fault to fix or report."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        report.error(Loc(str(exc.filename)), f"could not write: {exc.strerror or exc}", WRITE_HINT)
+        return
+    where = template_loc(exc, root, default=None)
+    if where is not None or isinstance(exc, jinja2.TemplateError):
+        report.error(where or loc, f"template error while building {what}: {describe_exception(exc)}", TEMPLATE_HINT)
+    else:
+        report.error(loc, f"could not build {what}: {describe_exception(exc)}", BUG_HINT)
 
 
 def _siblings(folder: Path, pid: str, writers: dict) -> dict:
@@ -171,13 +178,7 @@ def _render_task(task):
     try:
         return _render(oid, pid, siblings, report)
     except Exception as exc:  # noqa: BLE001 - any input may fail this document, never the build
-        ctx = _WORKER["ctx"]
-        loc = _template_frame(exc, ctx.project_root)
-        if loc is not None:
-            report.error(loc, f"template error while building {oid}/{pid}: {describe_exception(exc)}",
-                         "Fix the organisation's template override, or remove it to use the default.")
-        else:
-            report.error(_org_loc(oid), f"could not build {oid}/{pid}: {describe_exception(exc)}", BUG_HINT)
+        _report_failure(report, exc, _org_loc(oid), f"{oid}/{pid}", _WORKER["ctx"].project_root)
         return None, report, None
 
 
@@ -191,15 +192,9 @@ def _render(oid: str, pid: str, siblings: dict, report: Report):
     doc = resolve(project, oid, pid, report)
     if report.errors:
         return None, report, None
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", LayoutWarning)
-            files = {fmt: render(doc, replace(ctx, siblings=siblings)) for fmt, render in writers.items()}
-    except jinja2.TemplateError as exc:
-        report.error(_template_loc(exc, ctx.project_root),
-                     f"template error while building {oid}/{pid}: {exc.message or exc}",
-                     "Fix the organisation's template override, or remove it to use the default.")
-        return None, report, None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LayoutWarning)
+        files = {fmt: render(doc, replace(ctx, siblings=siblings)) for fmt, render in writers.items()}
     for w in caught:
         if issubclass(w.category, LayoutWarning):
             report.warning(_org_loc(oid), f"LibreOffice could not lay out {oid}/{pid}.docx; its contents have "
@@ -303,33 +298,6 @@ class _terminate_on_sigterm:
         if self.previous is not None:
             signal.signal(signal.SIGTERM, self.previous)
         return False
-
-
-def _template_frame(exc: BaseException, root: Path) -> Optional[Loc]:
-    """The innermost template line in the traceback of a runtime error, if any."""
-    found = None
-    try:
-        for frame, lineno in traceback.walk_tb(exc.__traceback__):
-            name = frame.f_code.co_filename
-            if name.endswith(".j2"):  # Jinja gives a compiled template's code the template's file name
-                found = (name, lineno)
-    except Exception:  # noqa: BLE001
-        return None
-    if found is None:
-        return None
-    path = Path(found[0])
-    return Loc(str(path.relative_to(root)) if path.is_relative_to(root) else str(path), found[1])
-
-
-def _template_loc(exc: jinja2.TemplateError, root: Path) -> Loc:
-    """Where in which template the error is: syntax errors say so, runtime errors are in the traceback."""
-    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
-    if not filename:  # the innermost template frame
-        for frame, lineno in traceback.walk_tb(exc.__traceback__):
-            if frame.f_code.co_filename.endswith(".j2"):
-                filename, line = frame.f_code.co_filename, lineno
-    path = Path(filename or "templates")
-    return Loc(str(path.relative_to(root)) if path.is_relative_to(root) else str(path), line or 0)
 
 
 def _pack(project: Project, oid: str, docs: dict, folder: Path, ctx: RenderContext) -> None:

@@ -115,7 +115,10 @@ def describe_exception(exc: BaseException, limit: int = 300) -> str:
         return "it is nested too deeply (Python's recursion limit was reached)"
     if isinstance(exc, MemoryError):
         return "it needs more memory than there is"
-    if isinstance(exc, OSError) and exc.strerror:
+    message = getattr(exc, "message", None)  # a Jinja TemplateError: its message says it all
+    if message and isinstance(message, str) and type(exc).__module__.startswith(("jinja2", "policypack")):
+        text = message
+    elif isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
     else:
         try:

@@ -24,13 +24,14 @@ import re
 import stat
 import traceback
 from pathlib import Path
+from typing import Optional
 
 import jinja2
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
-from ..errors import Loc, Report
+from ..errors import Loc, Report, describe_exception
 from ..model import (Branding, Break, Code, Emph, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong,
                      Table, Text, XRef, list_marker)
 from ..sandbox import render_bounded
@@ -454,28 +455,21 @@ def render_index(tree: list, ctx: RenderContext, review_href: str = "") -> bytes
 TEMPLATE_HINT = "Fix the organisation's template override, or remove it to use the default."
 
 
-def template_loc(exc: Exception, root: Path) -> Loc:
+def template_loc(exc: BaseException, root: Path, default: Optional[str] = "templates") -> Optional[Loc]:
     """Where in which template an error is: syntax errors and TemplateProblem say so, runtime
-    errors are in the traceback (the innermost frame of a compiled template)."""
+    errors are in the traceback (the innermost frame of a compiled template). None, with no
+    `default`, when the error did not come from a template."""
     filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
     if not filename:
         for frame, lineno in traceback.walk_tb(exc.__traceback__):
-            if frame.f_code.co_filename.endswith(".j2"):
+            if frame.f_code.co_filename.endswith(".j2"):  # Jinja names compiled code after its template
                 filename, line = frame.f_code.co_filename, lineno
-    path = Path(filename or "templates")
+    if not filename and default is None:
+        return None
+    path = Path(filename or default)
     root = Path(root).resolve()
     return Loc(str(path.relative_to(root)) if path.is_absolute() and path.is_relative_to(root) else str(path),
                line or 0)
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, jinja2.TemplateError):
-        return exc.message or type(exc).__name__
-    if isinstance(exc, RecursionError):
-        return "the template calls itself without end"
-    if isinstance(exc, MemoryError):
-        return "the template needs more memory than there is"
-    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def check_templates(project, report: Report, todo=None, as_of=None) -> None:
@@ -495,7 +489,7 @@ def check_templates(project, report: Report, todo=None, as_of=None) -> None:
             render()
             return True
         except Exception as exc:  # noqa: BLE001 - any failure of an untrusted template is reported
-            report.error(template_loc(exc, root), f"template error in {what}: {_describe(exc)}", TEMPLATE_HINT)
+            report.error(template_loc(exc, root), f"template error in {what}: {describe_exception(exc)}", TEMPLATE_HINT)
             return False
 
     for oid in dict.fromkeys(o for o, _ in todo):
