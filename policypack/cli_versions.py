@@ -9,7 +9,7 @@ import click
 
 from .cli import _print_report, could_not_write, resolve_reporting, echo, echo_json, load_or_exit, output_folder, root_option
 from .diff import diff_policies
-from .errors import Failed, Report, did_you_mean, terminal_safe
+from .errors import Failed, Report, did_you_mean
 from .redline import Redline, render_entry, render_html, render_json, render_text
 from .redline_docx import render_redline_docx
 from .build import template_dir

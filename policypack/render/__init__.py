@@ -19,6 +19,11 @@ class RenderContext:
     siblings: dict = field(default_factory=dict)  # format -> relative href
 
 
+def schools_dir(ctx: RenderContext) -> Path:
+    """The folder an organisation's assets and template overrides must lie in."""
+    return (Path(ctx.project_root) / "schools").resolve()
+
+
 def format_date(value) -> str:
     """'2025-09-01' or a date -> '1 September 2025' (how English policies write dates)."""
     if value is None or value == "":

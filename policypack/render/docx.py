@@ -16,6 +16,7 @@ Output is deterministic: the same policy gives the same bytes.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
@@ -39,8 +40,9 @@ from lxml import etree
 
 from ..model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text,
                      XRef, list_marker)
+from ..load import MAX_LOGO, read_regular
 from ..write import deterministic_zip
-from . import RenderContext, format_date
+from . import RenderContext, format_date, schools_dir
 
 # ---- geometry (A4) -------------------------------------------------------------------------
 PAGE_WIDTH, PAGE_HEIGHT = Cm(21.0), Cm(29.7)
@@ -503,15 +505,16 @@ class _Builder:
             self._run(p, "\t" + value)
 
     def _logo(self) -> Optional[bytes]:
-        """The logo as PNG or JPEG bytes, from a file inside the project only. python-docx cannot
-        embed SVG, so an SVG logo is rasterised (or left out where poppler is not installed)."""
+        """The logo as PNG or JPEG bytes: a regular file inside `schools/` (as the HTML's logo).
+        python-docx cannot embed SVG, so an SVG logo is rasterised (or left out where poppler is
+        not installed)."""
         if not self.doc.branding.logo:
             return None
         path = Path(self.doc.branding.logo).resolve()
-        root = Path(self.ctx.project_root).resolve()
-        if not path.is_file() or not path.is_relative_to(root):
+        data = read_regular(path, schools_dir(self.ctx), MAX_LOGO)[0]
+        if data is None:
             return None
-        return _svg_to_png(path, root) if path.suffix.lower() == ".svg" else path.read_bytes()
+        return _svg_to_png(data, self.ctx.project_root) if path.suffix.lower() == ".svg" else data
 
     def _contents(self):
         tops = self.doc.sections + self.doc.appendices
@@ -752,12 +755,13 @@ class _Builder:
                 rels.pop(rid)
 
 
-def _svg_to_png(svg: Path, root: Path) -> Optional[bytes]:
-    """WeasyPrint draws the SVG on a page of its own size, poppler's pdftoppm rasterises the page."""
+def _svg_to_png(svg: bytes, root: Path) -> Optional[bytes]:
+    """WeasyPrint draws the SVG (checked at load: no DTD, entities or outside references) on a page
+    of its own size from a data: URI, so it reads no file; poppler's pdftoppm rasterises the page."""
     if not shutil.which("pdftoppm"):
         return None
     try:
-        el = etree.parse(str(svg)).getroot()
+        el = etree.fromstring(svg, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
         box = el.get("viewBox")
         w, h = ([float(v) for v in re.split(r"[\s,]+", box.strip())][2:] if box else
                 [float(re.match(r"[\d.]+", el.get(k)).group()) for k in ("width", "height")])
@@ -767,8 +771,9 @@ def _svg_to_png(svg: Path, root: Path) -> Optional[bytes]:
 
     from .pdf import ProjectFetcher
 
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     html = (f"<style>@page {{ size: {w}px {h}px; margin: 0 }} body {{ margin: 0 }} "
-            f"img {{ display: block; width: {w}px; height: {h}px }}</style><img src='{svg.as_uri()}'>")
+            f"img {{ display: block; width: {w}px; height: {h}px }}</style><img src='{uri}'>")
     pdf = HTML(string=html, url_fetcher=ProjectFetcher(root)).write_pdf()
     try:
         return subprocess.run(["pdftoppm", "-png", "-singlefile", "-scale-to-y", "360", "-scale-to-x", "-1", "-"],

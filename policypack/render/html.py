@@ -21,7 +21,6 @@ import datetime as dt
 import functools
 import os
 import re
-import stat
 import traceback
 from pathlib import Path
 from typing import Optional
@@ -32,11 +31,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from ..errors import Loc, Report, describe_exception
+from ..load import MAX_LOGO, MAX_TEMPLATE, read_regular
 from ..model import (Branding, Break, Code, Emph, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong,
                      Table, Text, XRef, list_marker)
 from ..sandbox import render_bounded
 from ..sanitize import assemble, clean_html, take_apart
-from . import RenderContext, format_date
+from . import RenderContext, format_date, schools_dir
 
 IMAGE_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 KIND_NAMES = {"local-authority": "Local authority", "trust": "Trust", "federation": "Federation",
@@ -225,37 +225,8 @@ def logo_uri(branding, ctx: RenderContext) -> str:
         return ""
     path = Path(branding.logo).resolve()
     mime = IMAGE_TYPES.get(path.suffix.lower())
-    data = read_regular(path, MAX_LOGO) if mime and path.is_relative_to(schools_dir(ctx)) else None
+    data = read_regular(path, schools_dir(ctx), MAX_LOGO)[0] if mime else None
     return "" if data is None else f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
-
-
-MAX_LOGO = 5_000_000
-MAX_TEMPLATE = 1_000_000
-
-
-def schools_dir(ctx: RenderContext) -> Path:
-    return (Path(ctx.project_root) / "schools").resolve()
-
-
-def read_regular(path: Path, limit: int):
-    """The bytes of a regular file of at most `limit` bytes, or None (a folder, FIFO, device,
-    socket, missing file or a larger file). The size is checked before reading, and the read is
-    bounded too, so /dev/zero or a file that grows cannot exhaust memory."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
-        return data if len(data) <= limit else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,7 +302,7 @@ class ProjectLoader(jinja2.FileSystemLoader):
             real = path.resolve()
             if not real.is_relative_to(base):
                 raise jinja2.TemplateNotFound(template)
-            data = read_regular(real, MAX_TEMPLATE)
+            data = read_regular(real, base, MAX_TEMPLATE)[0]
             if data is None:
                 raise TemplateProblem(f"template '{template}' is not a regular file of at most "
                                       f"{MAX_TEMPLATE // 1_000_000} MB", path)

@@ -20,8 +20,9 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from ..model import ResolvedPolicy
-from . import RenderContext
-from .html import MAX_LOGO, read_regular, render_html, schools_dir
+from . import RenderContext, schools_dir
+from ..load import MAX_LOGO, read_regular
+from .html import render_html
 
 MAX_FETCH = MAX_LOGO
 
@@ -48,7 +49,7 @@ class ProjectFetcher(URLFetcher):
         path = Path(unquote(parts.path)).resolve()
         if path not in self.files and not any(path.is_relative_to(f) for f in self.folders):
             raise ValueError(f"refused to read {self._shown(path)}: not a template or asset of this organisation")
-        data = read_regular(path, MAX_FETCH)
+        data = read_regular(path, path.parent, MAX_FETCH)[0]
         if data is None:
             raise ValueError(f"refused to read {self._shown(path)}: not a regular file of at most {MAX_FETCH} bytes")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
