@@ -281,7 +281,7 @@ SAFE_FILTERS = frozenset({
 
 
 def restrict_filters(env: jinja2.Environment) -> jinja2.Environment:
-    """Keep only SAFE_FILTERS in `env` (before any template is compiled with it)."""
+    """Keep only SAFE_FILTERS in `env` (idempotent; before any template is compiled with it)."""
     for name in [n for n in env.filters if n not in SAFE_FILTERS]:
         del env.filters[name]
     return env
@@ -328,7 +328,7 @@ def environment(search_path: tuple) -> SandboxedEnvironment:
                              output_limit=PAGE_OUTPUT, step_limit=PAGE_STEPS)
     env.globals.clear()
     env.filters["date"] = bounded_filter("date", format_date)
-    return restrict_filters(env)
+    return env
 
 
 def template_search(branding, ctx: RenderContext) -> tuple:
@@ -346,7 +346,7 @@ def render_page(template: str, branding, ctx: RenderContext, verify=None, **valu
     """Render one of the page templates (policy, pack, index, review) with the organisation's
     overrides, then rebuild it in policypack's shell (policypack.sanitize). `verify(body, filename)`,
     if given, checks the cleaned body and raises TemplateProblem."""
-    env = environment(template_search(branding, ctx))
+    env = restrict_filters(environment(template_search(branding, ctx)))
     tpl = env.get_template(template)
     html = render_bounded(tpl, brand_css=brand_css(branding), logo=logo_uri(branding, ctx), status_text=STATUS_TEXT,
                    as_of=format_date(ctx.as_of), **values)
