@@ -26,6 +26,7 @@ COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
 MAX_ID = 64
 YEARS = (1900, 2199)  # dates outside these years are typing mistakes, and break date arithmetic
 MAX_LOGO = 1_000_000  # bytes
+MAX_NAME = 200  # characters in an organisation's name
 MAX_TEMPLATE = 1_000_000  # bytes, each file in a template folder
 MAX_TEMPLATE_FILES = 200
 SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend them
@@ -736,6 +737,10 @@ def _name(r: _Reader, o: LMap, what: str) -> Optional[str]:
     if name is None:
         return None
     line = o.line_of("name")
+    if len(name) > MAX_NAME:
+        r.err(line, f"the name of {what} is {len(name):,} characters long", f"Names are at most {MAX_NAME} "
+              "characters: write the organisation's name as it appears on its letterhead.")
+        return None
     ch = invisible_char(name)
     if ch:
         r.err(line, f"the name of {what} holds the invisible character {describe(ch)}",

@@ -299,13 +299,9 @@ class ProjectLoader(jinja2.FileSystemLoader):
             path = base.joinpath(*pieces)
             if not os.path.lexists(path):
                 continue
-            real = path.resolve()
-            if not real.is_relative_to(base):
-                raise jinja2.TemplateNotFound(template)
-            data = read_regular(real, base, MAX_TEMPLATE)[0]
+            data, problem = read_regular(path, base, MAX_TEMPLATE)  # links out, loops, FIFOs ...
             if data is None:
-                raise TemplateProblem(f"template '{template}' is not a regular file of at most "
-                                      f"{MAX_TEMPLATE // 1_000_000} MB", path)
+                raise TemplateProblem(f"template '{template}': {problem[0]}", path)
             try:
                 source = data.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -445,8 +441,9 @@ def template_loc(exc: BaseException, root: Path, default: Optional[str] = "templ
 
 def check_templates(project, report: Report, todo=None, as_of=None) -> None:
     """Render, as `build` would, the pages of every organisation that has a template override
-    (each policy it publishes, with its real resolved document, and its pack page), and the index
-    and review schedule with a small stand-in; report what fails as `file:line: error:`.
+    (each policy it publishes, with its real resolved document, and its pack page), those of one
+    organisation without (the project's own templates), and the index and review schedule with a
+    small stand-in; report what fails as `file:line: error:`.
     Documents whose sources have errors are skipped: `check` reports those already."""
     from ..build import FORMATS, template_dir  # at call time: build imports this module
     from ..resolve import resolve
@@ -463,10 +460,13 @@ def check_templates(project, report: Report, todo=None, as_of=None) -> None:
             report.error(template_loc(exc, root), f"template error in {what}: {describe_exception(exc)}", TEMPLATE_HINT)
             return False
 
+    plain = False  # the project's own templates, rendered for the first organisation without overrides
     for oid in dict.fromkeys(o for o, _ in todo):
         chain = project.chain(oid)
         if not any("templates" in o.branding for o in chain):
-            continue
+            if plain:
+                continue
+            plain = True
         rows, branding = [], None
         for pid in (p for o, p in todo if o == oid):
             quiet = Report()
