@@ -246,7 +246,7 @@ def test_template_files_must_be_regular_and_inside_their_folder(tmp_path):
     root = override(tmp_path, POLICY + '{% block heading %}{% include "fifo.j2" %}{% endblock %}')
     doc = resolved(root)  # the loader refuses special files too; this is what a race would meet
     os.mkfifo(root / "schools" / "templates" / "demo" / "fifo.j2")
-    with pytest.raises(TemplateProblem, match="template 'fifo.j2' is not a regular file"):
+    with pytest.raises(TemplateProblem, match="template 'fifo.j2' cannot be used: this is not a regular file"):
         render_html(doc, RenderContext(AS_OF, root, ROOT / "templates"))
     doc.branding.template_dirs = [root / "policy_src"]  # an organisation's folder outside schools/
     with pytest.raises(TemplateProblem, match="is not inside schools/"):

@@ -300,8 +300,8 @@ class ProjectLoader(jinja2.FileSystemLoader):
             if not os.path.lexists(path):
                 continue
             data, problem = read_regular(path, base, MAX_TEMPLATE)  # links out, loops, FIFOs ...
-            if data is None:
-                raise TemplateProblem(f"template '{template}': {problem[0]}", path)
+            if data is None:  # reported where the template is named (the traceback's template line)
+                raise TemplateProblem(f"template '{template}' cannot be used: {problem[0]}")
             try:
                 source = data.decode("utf-8")
             except UnicodeDecodeError as exc:
