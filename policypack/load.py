@@ -40,11 +40,13 @@ ADOPTION_TEXT = {"body", "chair_title", "statement", "written_by", "version", "a
 ADOPTION_KEYS = ADOPTION_DATES | ADOPTION_TEXT | {"chairs"}
 REVIEW_KEYS = {"last_reviewed", "next_review", "cycle_months"}
 BRANDING_KEYS = {"logo", "colour", "accent", "font", "templates"}
-POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "numbering"}
-LAYER_KEYS = POLICY_FIELDS | {"adoption", "approvals", "review", "review_history", "variants",
+POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "numbering", "summary", "owner"}
+COVER_KEYS = {"label", "value", "relabel", "remove", "before", "after", "place"}
+COVER_PLACES = ("banner", "adoption", "details")
+LAYER_KEYS = POLICY_FIELDS | {"cover", "adoption", "approvals", "review", "review_history", "variants",
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
                               "changes"}
-ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "variables", "branding", "adoption",
+ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "variables", "branding", "adoption", "cover",
             "approvals", "review", "review_history", "model_revision", "fill", "policies"}
 POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
                "summary", "key_message", "variables", "sections", "appendices", "changes"}
@@ -576,6 +578,40 @@ def _adoption(r: _Reader, v, line: int, what: str) -> dict:
     return out
 
 
+def _cover(r: _Reader, v, line: int, what: str) -> list:
+    """`cover:` edits to the front matter's rows, each naming a row by its label: add one (with
+    `value`), change its value, `relabel` it, move it (`before`/`after` another row) or `remove` it."""
+    if v is None:
+        return []
+    if not isinstance(v, LList):
+        r.err(line, f"'cover' in {what} must be a list", "Start each cover row with '- label: ...'.")
+        return []
+    out = []
+    for item, iline in zip(v, v.item_lines):
+        m = r.mapping(item, iline, "a cover row", COVER_KEYS, {"label"})
+        if m is None or m.get("label") is None:
+            continue
+        edit = {"label": r.text(m, "label", "a cover row") or "", "loc": r.loc(m.line),
+                "remove": r.flag(m, "remove", "a cover row")}
+        for key in ("value", "relabel", "before", "after"):
+            val = r.text(m, key, "a cover row")
+            if val is not None:
+                edit[key] = val
+        place = r.choice(m, "place", "a cover row", COVER_PLACES)
+        if place is not None:
+            edit["place"] = place
+        if "value" in edit:
+            edit["value_loc"] = r.loc(_text_line(m, "value"))
+        if edit["remove"] and len([k for k in m if k != "label"]) > 1:
+            r.err(m.line_of("remove"), "a cover row that is removed takes no other keys",
+                  "Keep 'label:' and 'remove: true' only.")
+        if "before" in edit and "after" in edit:
+            r.err(m.line_of("after"), "a cover row goes either 'before' or 'after' another row, not both",
+                  "Delete one of the two lines.")
+        out.append(edit)
+    return out
+
+
 def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
     if v is None:
         return None
@@ -628,6 +664,7 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
         if val is not None:
             layer.fields[key] = (val, r.loc(_text_line(m, key)))
     layer.adoption = _adoption(r, m.get("adoption"), m.line_of("adoption"), what)
+    layer.cover = _cover(r, m.get("cover"), m.line_of("cover"), what)
     layer.approvals = _approvals(r, m.get("approvals"), m.line_of("approvals"), what)
     layer.review = _review(r, m.get("review"), m.line_of("review"), what)
     layer.review_history = _history(r, m.get("review_history"), m.line_of("review_history"), what)
@@ -706,6 +743,7 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
                     continue
             org.branding[key] = (val, r.loc(b.line_of(key)))
     org.adoption = _adoption(r, o.get("adoption"), o.line_of("adoption"), what)
+    org.cover = _cover(r, o.get("cover"), o.line_of("cover"), what)
     org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
     org.review = _review(r, o.get("review"), o.line_of("review"), what)
     org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)

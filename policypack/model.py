@@ -149,6 +149,7 @@ class PolicyLayer:
     retitle: dict = field(default_factory=dict)
     insert: list[Insert] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    cover: list = field(default_factory=list)  # [{label, value, relabel, remove, before, after, loc}]
 
 
 @dataclass
@@ -171,6 +172,7 @@ class Organisation:
     model_revision: Optional[str] = None
     fill: dict = field(default_factory=dict)  # slot id -> (text, Loc), for every policy that has the slot
     policies: dict = field(default_factory=dict)  # policy id -> PolicyLayer
+    cover: list = field(default_factory=list)  # cover-row edits for every policy (as PolicyLayer.cover)
 
 
 @dataclass
@@ -387,6 +389,62 @@ class Approval:
     date: str
 
 
+@dataclass(frozen=True)
+class FrontRow:
+    """One labelled row of the front matter; `value` is a run of inlines (Markdown, variables done)."""
+
+    label: str
+    value: tuple
+
+    @property
+    def text(self) -> str:
+        return " ".join(inline_text(self.value).split())
+
+
+REVIEW_NOTICES = {  # status -> (heading, wording with {kind} and {date})
+    "overdue": ("Review overdue.", "This {kind} was due for review on {date}"),
+    "due-soon": ("Review due soon.", "This {kind} is due for review on {date}"),
+}
+
+
+@dataclass
+class FrontMatter:
+    """Everything before the contents, computed once by resolve (policypack.frontmatter) and laid
+    out by every writer in this order: banner (above the title), summary, review notice, statement,
+    adoption rows, detail rows, approvals. Only the review notice depends on the as-of date, a
+    render-time input: the dates are stored here and `notice(as_of)` words it, the same for every
+    writer."""
+
+    summary: str
+    statement: list  # blocks
+    banner: list  # [FrontRow] shown on one line above the title
+    adoption: list  # [FrontRow]
+    details: list  # [FrontRow]
+    approvals: list  # [(stage, name, date as printed)]
+    kind: str
+    next_review: Optional[dt.date] = None
+
+    def status(self, as_of: dt.date) -> str:
+        """overdue | due-soon (within 90 days) | current | unknown"""
+        if self.next_review is None:
+            return "unknown"
+        if as_of > self.next_review:
+            return "overdue"
+        if (self.next_review - as_of).days <= 90:
+            return "due-soon"
+        return "current"
+
+    def notice(self, as_of: dt.date, date_text) -> Optional[tuple]:
+        """(status, heading, sentence) of the review notice on `as_of`, or None; `date_text`
+        formats a date as the document prints it."""
+        status = self.status(as_of)
+        if status not in REVIEW_NOTICES:
+            return None
+        heading, words = REVIEW_NOTICES[status]
+        return (status, heading, words.format(kind=self.kind, date=date_text(self.next_review))
+                + f" (status on {date_text(as_of)}).")
+
+
 @dataclass
 class Branding:
     logo: Optional[Path] = None
@@ -428,6 +486,7 @@ class ResolvedPolicy:
     branding: Branding
     consultation: list  # [(layer, action, clause id, Loc)]: edits outside customisable slots
     model_revision: Optional[str] = None
+    front: Optional[FrontMatter] = None  # computed once by resolve; every writer lays it out
 
     def walk(self):
         for top in self.sections + self.appendices:

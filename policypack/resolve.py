@@ -14,7 +14,7 @@ from typing import Optional
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import markup
+from . import frontmatter, markup
 from .errors import Loc, Report, did_you_mean
 from .layer import Layered, apply_layers
 from .names import NameFinder
@@ -138,8 +138,10 @@ class _Resolver:
             reference=field("reference")[0] or "",
             kind=field("kind")[0] or "policy",
             version=str(lp.adoption.get("version") or field("version")[0] or ""),
-            owner=self._render_inline(policy.owner, policy.loc, "the owner") if policy.owner else "",
-            summary=self._render_inline(policy.summary, policy.loc, "the summary") if policy.summary else None,
+            owner=self._render_inline(field("owner")[0] or policy.owner, field("owner")[1] or policy.loc,
+                                      "the owner") if (field("owner")[0] or policy.owner) else "",
+            summary=self._render_inline(field("summary")[0] or policy.summary, field("summary")[1] or policy.loc,
+                                        "the summary") if (field("summary")[0] or policy.summary) else None,
             key_message=key_message,
             org=OrgInfo(self.org.id, self.org.name, self.org.kind,
                         [(o.id, o.name, o.kind) for o in lp.chain]),
@@ -164,6 +166,7 @@ class _Resolver:
             doc.next_review = explicit
         elif doc.last_reviewed:
             doc.next_review = add_months(doc.last_reviewed, doc.review_cycle_months)
+        doc.front = frontmatter.compute(self, doc)
         self._check_foreign_names(doc, sources)
         return doc
 

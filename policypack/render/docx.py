@@ -66,13 +66,6 @@ RULE = "A6A6A6"
 
 TEMPLATE_STYLES = {"Normal", "Title", "Subtitle", "heading 1", "heading 2", "heading 3", "TOC Heading", "header",
                    "footer"}  # python-docx template styles this writer redefines; the rest are removed
-ADOPTION_LINES = (  # adoption key -> label on the cover ("chairs" takes its label from chair_title)
-    ("body", "Adopted by"), ("date", "Date adopted"), ("chairs", None),
-    ("written_by", "Written by"), ("written_date", "Date written"),
-    ("agreed_by", "Agreed by"), ("agreed_date", "Date agreed"),
-    ("author", "Author"), ("address", "Address"), ("created", "Date created"),
-)
-ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
 
 
 def render_docx(doc: ResolvedPolicy, ctx: RenderContext, page_numbers: Optional[bool] = None) -> bytes:
@@ -270,6 +263,8 @@ class _Builder:
         self._pstyle("Title", "Normal", size=24, bold=True, colour=self.colour, after=4)
         self._pstyle("Subtitle", "Normal", size=12, colour=GREY, after=18)
         self._pstyle("Organisation Name", "Normal", size=14, bold=True, colour=self.colour, before=12, after=2)
+        self._pstyle("Summary", "Normal", size=11, colour=GREY, after=10)
+        self._pstyle("Banner", "Normal", after=8, box=(self.colour, "FFFFFF"))
         self._pstyle("Cover Detail", "Normal", left=Cm(4.5), hanging=Cm(4.5), after=2)
         self._pstyle("Heading 1", "Normal", size=14, bold=True, colour=self.colour, before=16, after=6,
                      left=S, hanging=S, keep=True, outline=0)
@@ -467,6 +462,11 @@ class _Builder:
             shape = self.d.add_paragraph().add_run().add_picture(io.BytesIO(logo), height=LOGO_HEIGHT)
             shape._inline.docPr.set("descr", f"{doc.org.name} logo")
         self._para("Organisation Name", doc.org.name)
+        if doc.front.banner:
+            p = self._para("Banner")
+            for i, row in enumerate(doc.front.banner):
+                self._run(p, (" \u00b7 " if i else "") + row.label + ": ")
+                self._inlines(p, row.value, bold=True)
         self._para("Title", doc.title)
         facts = [doc.kind.capitalize()]
         if doc.reference:
@@ -475,34 +475,39 @@ class _Builder:
             facts.append(f"Version {doc.version}")
         self._para("Subtitle", "  \u00b7  ".join(facts))
 
-        a = doc.adoption
-        for key, label in ADOPTION_LINES:
-            value = a.get(key)
-            if key == "chairs":
-                chairs = value or []
-                value = " and ".join(x for x in (", ".join(chairs[:-1]), chairs[-1] if chairs else "") if x)
-                label = a.get("chair_title") or ("Chairs" if len(chairs) > 1 else "Chair")
-            elif key in ADOPTION_DATES:
-                value = format_date(value)
-            self._detail(label, value)
-        if a.get("statement"):
-            p = self._para("Normal")
-            p.paragraph_format.space_before = Pt(6)
-            self._run(p, a["statement"], italic=True)
-        if doc.approvals:
-            self._table(("Approval", "Name", "Date"),
-                        [(x.label, x.name, format_date(x.date)) for x in doc.approvals], widths=(7, 5.6, 4))
-        self._detail("Last reviewed", format_date(doc.last_reviewed))
-        self._detail("Next review due", format_date(doc.next_review))
-        if doc.review_status(self.ctx.as_of) == "overdue":
+        # the front matter as resolve computed it, in the HTML's order (policypack.frontmatter)
+        f = doc.front
+        if f.summary:
+            self._para("Summary", f.summary)
+        notice = f.notice(self.ctx.as_of, format_date)
+        if notice:
             p = self._para("Notice")
-            self._run(p, f"Review overdue: this {doc.kind} was due for review on {format_date(doc.next_review)}.")
+            self._run(p, notice[1] + " ", bold=True)
+            self._run(p, notice[2])
+        for b in f.statement:
+            if isinstance(b, Para):
+                p = self._para("Normal")
+                p.paragraph_format.space_before = Pt(6)
+                self._inlines(p, b.inlines, italic=True)
+            elif isinstance(b, ListBlock):
+                self._list(b, 1, 0)
+            elif isinstance(b, Table):
+                self._table(b.header, b.rows)
+        for row in f.adoption + f.details:
+            self._detail(row.label, row.value)
+        if f.approvals:
+            self._table(("Stage", "Name", "Date"), f.approvals, widths=(7, 5.6, 4))
 
-    def _detail(self, label: str, value: str):
+    def _detail(self, label: str, value):
+        """A cover row: its label, a tab, its value (a string or a run of inlines)."""
         if value:
             p = self._para("Cover Detail")
             self._run(p, label, bold=True)
-            self._run(p, "\t" + value)
+            self._run(p, "\t")
+            if isinstance(value, str):
+                self._run(p, value)
+            else:
+                self._inlines(p, value)
 
     def _logo(self) -> Optional[bytes]:
         """The logo as PNG or JPEG bytes: a regular file inside `schools/` (as the HTML's logo).

@@ -166,36 +166,22 @@ def review_table(doc: ResolvedPolicy) -> str:
 
 
 def front_matter(doc: ResolvedPolicy, ctx: RenderContext) -> dict:
-    a = doc.adoption
-    chairs = a.get("chairs") or []
-    chair_title = a.get("chair_title") or ("Co-chairs" if len(chairs) > 1 else "Chair")
-    adoption = [("Formally adopted by", a.get("body")), ("Date adopted", format_date(a.get("date"))),
-                (chair_title, " & ".join(chairs))]
-
-    def who(name_key, date_key):
-        return ", ".join(v for v in (a.get(name_key), format_date(a.get(date_key))) if v)
-
-    details = [
-        ("Reference", doc.reference),
-        ("Type", doc.kind.capitalize()),
-        ("Version", doc.version),
-        ("Maintained by", doc.owner),
-        ("Written by", who("written_by", "written_date")),
-        ("Agreed by", who("agreed_by", "agreed_date")),
-        ("Author", a.get("author") or ""),
-        ("Address", a.get("address") or ""),
-        ("Created", format_date(a.get("created"))),
-        ("Last reviewed", format_date(doc.last_reviewed)),
-        ("Next review due", format_date(doc.next_review)),
-    ]
+    """The resolved front matter (`doc.front`, computed once) as template values: labels and order
+    are resolve's; values are HTML made here from their inlines."""
+    f = doc.front
+    inl = BodyRenderer().render_inlines
+    notice = f.notice(ctx.as_of, format_date)
     return {
         "parents": parents(doc.org),
-        "statement": a.get("statement") or "",
-        "adoption": [(k, v) for k, v in adoption if v],
-        "details": [(k, v) for k, v in details if v],
-        "approvals": [(p.label, p.name, format_date(p.date)) for p in doc.approvals],
-        "status": doc.review_status(ctx.as_of),
-        "next_review": format_date(doc.next_review),
+        "banner": [(r.label, Markup(inl(r.value))) for r in f.banner],
+        "summary": f.summary,
+        "statement": PolicyText(BodyRenderer().render_blocks(f.statement)) if f.statement else "",
+        "adoption": [(r.label, Markup(inl(r.value))) for r in f.adoption],
+        "details": [(r.label, Markup(inl(r.value))) for r in f.details],
+        "approvals": list(f.approvals),
+        "status": f.status(ctx.as_of),
+        "notice": {"status": notice[0], "heading": notice[1], "text": notice[2]} if notice else {},
+        "next_review": format_date(f.next_review),
     }
 
 
