@@ -46,13 +46,17 @@ def compute(resolver, doc) -> FrontMatter:
     ]
     groups = {"banner": [], "adoption": [FrontRow(k, _plain(v)) for k, v in adoption if v],
               "details": [FrontRow(k, _plain(v)) for k, v in details if v]}
+    running = {}
     for org in lp.chain:
         edits = list(org.cover)
+        running.update(org.running)
         pl = org.policies.get(doc.policy_id)
         if pl is not None:
             edits += pl.cover
+            running.update(pl.running)
         for edit in edits:
             _apply(resolver, groups, edit)
+    running = {k: resolver._render_inline(text, loc, f"the running {k}") for k, (text, loc) in running.items()}
     statement = []
     if a.get("statement"):
         statement = resolver._markdown(str(a["statement"]), _loc_of(a["statement"], lp.chain[-1].loc),
@@ -66,6 +70,8 @@ def compute(resolver, doc) -> FrontMatter:
         approvals=[(p.label, p.name, format_date(p.date)) for p in doc.approvals],
         kind=doc.kind,
         next_review=doc.next_review,
+        running_header=running.get("header", ""),
+        running_footer=running.get("footer", ""),
     )
 
 

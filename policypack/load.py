@@ -43,11 +43,12 @@ BRANDING_KEYS = {"logo", "colour", "accent", "font", "templates"}
 POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "numbering", "summary", "owner"}
 COVER_KEYS = {"label", "value", "relabel", "remove", "before", "after", "place"}
 COVER_PLACES = ("banner", "adoption", "details")
-LAYER_KEYS = POLICY_FIELDS | {"cover", "adoption", "approvals", "review", "review_history", "variants",
+RUNNING_KEYS = {"header", "footer"}
+LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "adoption", "approvals", "review", "review_history", "variants",
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
                               "changes"}
 ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "variables", "branding", "adoption", "cover",
-            "approvals", "review", "review_history", "model_revision", "fill", "policies"}
+            "running", "approvals", "review", "review_history", "model_revision", "fill", "policies"}
 POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
                "summary", "key_message", "variables", "sections", "appendices", "changes"}
 
@@ -612,6 +613,15 @@ def _cover(r: _Reader, v, line: int, what: str) -> list:
     return out
 
 
+def _running(r: _Reader, v, line: int, what: str) -> dict:
+    """`running: {header, footer}`: text on every page after the first (with variables)."""
+    m = r.mapping(v, line, f"'running' in {what}", RUNNING_KEYS) if v is not None else None
+    if m is None:
+        return {}
+    return {k: (val, r.loc(m.line_of(k))) for k in sorted(RUNNING_KEYS)
+            if (val := r.text(m, k, f"'running' in {what}")) is not None}
+
+
 def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
     if v is None:
         return None
@@ -665,6 +675,7 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
             layer.fields[key] = (val, r.loc(_text_line(m, key)))
     layer.adoption = _adoption(r, m.get("adoption"), m.line_of("adoption"), what)
     layer.cover = _cover(r, m.get("cover"), m.line_of("cover"), what)
+    layer.running = _running(r, m.get("running"), m.line_of("running"), what)
     layer.approvals = _approvals(r, m.get("approvals"), m.line_of("approvals"), what)
     layer.review = _review(r, m.get("review"), m.line_of("review"), what)
     layer.review_history = _history(r, m.get("review_history"), m.line_of("review_history"), what)
@@ -744,6 +755,7 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
             org.branding[key] = (val, r.loc(b.line_of(key)))
     org.adoption = _adoption(r, o.get("adoption"), o.line_of("adoption"), what)
     org.cover = _cover(r, o.get("cover"), o.line_of("cover"), what)
+    org.running = _running(r, o.get("running"), o.line_of("running"), what)
     org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
     org.review = _review(r, o.get("review"), o.line_of("review"), what)
     org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)

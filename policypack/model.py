@@ -150,6 +150,7 @@ class PolicyLayer:
     insert: list[Insert] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     cover: list = field(default_factory=list)  # [{label, value, relabel, remove, before, after, loc}]
+    running: dict = field(default_factory=dict)  # header, footer -> (text, Loc)
 
 
 @dataclass
@@ -173,6 +174,7 @@ class Organisation:
     fill: dict = field(default_factory=dict)  # slot id -> (text, Loc), for every policy that has the slot
     policies: dict = field(default_factory=dict)  # policy id -> PolicyLayer
     cover: list = field(default_factory=list)  # cover-row edits for every policy (as PolicyLayer.cover)
+    running: dict = field(default_factory=dict)  # header, footer -> (text, Loc), for every policy
 
 
 @dataclass
@@ -423,6 +425,8 @@ class FrontMatter:
     approvals: list  # [(stage, name, date as printed)]
     kind: str
     next_review: Optional[dt.date] = None
+    running_header: str = ""  # replaces the title in the header of every page after the first
+    running_footer: str = ""  # replaces the reference and version in the footer
 
     def status(self, as_of: dt.date) -> str:
         """overdue | due-soon (within 90 days) | current | unknown"""

@@ -14,12 +14,12 @@ from typing import Optional
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import frontmatter, markup
+from . import frontmatter, markup, numbering
 from .errors import Loc, Report, did_you_mean
 from .layer import Layered, apply_layers
 from .names import NameFinder
 from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
-                    _alpha, _roman, blocks_text)
+                    blocks_text)
 from .sandbox import CLAUSE_OUTPUT, CLAUSE_STEPS, BoundedEnvironment, BoundedErrors, NotText
 
 BUILTIN_VARIABLES = ("organisation", "organisation_kind", "policy_title", "policy_kind")
@@ -110,9 +110,13 @@ class _Resolver:
         self.org = layered.org
         self.leaf = not project.children(self.org.id)
         self.numbering = layered.fields.get("numbering", ("decimal",))[0]
+        own = {}
+        for org in layered.chain:  # root first: a nearer organisation's scheme of the same name wins
+            own.update(org.numbering_schemes)
+        self.scheme = numbering.lookup(self.numbering, own) or numbering.SCHEMES["decimal"]
+        self.numberer = numbering.Numberer(self.scheme)
         self.off: dict = {}  # id -> Node switched off (with its subtree)
         self.numbers: dict = {}  # id -> RNode (blocks filled in later)
-        self._flat = 0  # running paragraph number for the flat style
 
     # ---- driver ----------------------------------------------------------------------------
     def run(self) -> ResolvedPolicy:
@@ -127,7 +131,7 @@ class _Resolver:
         for rnode in [r for top in sections + appendices for r in top.walk()]:
             src = sources[rnode.id]
             rnode.title = self._render_inline(src.title, src.loc, f"the title of '{src.id}'") if src.title else None
-            rnode.blocks = self._blocks_for(src)
+            rnode.blocks = numbering.list_styles(self._blocks_for(src), self.scheme.list_formats())
         field = lambda k: lp.fields.get(k, (None, None, None))  # noqa: E731
         key_message = []
         if field("key_message")[0]:
@@ -182,6 +186,7 @@ class _Resolver:
         return out
 
     def _number(self, node: Node, level: int, path: list, appendix: bool = False, parent_ref: str = "") -> RNode:
+        path = path[:-1] + [self.numberer.counter(level, path[-1], appendix)]  # a running count, if the scheme says
         number, label, ref = self._label(node, level, path, appendix, parent_ref)
         rnode = RNode(id=node.id, kind=node.kind, level=level, number=number, label=label, ref=ref,
                       anchor=f"c-{node.id}", title=node.title, blocks=[], children=[],
@@ -195,22 +200,9 @@ class _Resolver:
         return rnode
 
     def _label(self, node: Node, level: int, path: list, appendix: bool, parent_ref: str):
-        """(number, label in the margin, text of a cross-reference) in this organisation's style."""
-        style = self.numbering
-        if appendix and level == 1:
-            return str(path[0]), f"Appendix {path[0]}", f"Appendix {path[0]}"
-        if style == "flat" and not appendix and level <= 2:
-            if level == 1:  # headings are not numbered; paragraphs run 1..N through the document
-                return "", "", f"\u2018{node.title}\u2019" if node.title else ""
-            self._flat += 1
-            return str(self._flat), str(self._flat), str(self._flat)
-        if style in ("flat", "decimal-alpha") and level >= 3:
-            mark = _alpha(path[-1]) if level == 3 else _roman(path[-1])
-            return f"({mark})", f"({mark})", f"{parent_ref}({mark})"
-        dotted = ("A" if appendix else "") + ".".join(str(p) for p in path)
-        if style == "decimal-dot":
-            return dotted, dotted + ".", dotted
-        return dotted, dotted, dotted
+        """(number, label in the margin, text of a cross-reference) in this organisation's scheme
+        (numbering.py owns the rules)."""
+        return self.numberer.label(level, path, appendix, parent_ref, node.title)
 
     # ---- text ------------------------------------------------------------------------------
     def _context(self) -> dict:

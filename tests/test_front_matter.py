@@ -261,3 +261,28 @@ def test_cover_edits_that_name_nothing_are_reported_with_a_suggestion(tmp_path):
     assert "a cover row that is removed takes no other keys" in text
     assert "unknown key 'plac' in a cover row" in text and "place" in text
     assert ACORNS in text and "Traceback" not in text
+
+
+def test_running_header_and_footer_set_in_yaml_reach_pdf_and_docx(tmp_path):
+    doc, report = project_with(tmp_path, """
+        running:
+          header: Staff copy for {{ organisation }}
+          footer: Uncontrolled when printed
+    """)
+    assert not report.problems, [p.format() for p in report.problems]
+    assert (doc.front.running_header, doc.front.running_footer) == (
+        "Staff copy for Little Acorns Nursery School", "Uncontrolled when printed")
+    pages = [norm(p) for p in subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=render_pdf(doc, ctx(tmp_path)), check=True,
+        capture_output=True).stdout.decode("utf-8").split("\f") if p.strip()]
+    assert len(pages) > 2
+    for page in pages[1:]:  # the cover has no running header
+        assert "Staff copy for Little Acorns Nursery School" in page and "Uncontrolled when printed" in page
+        assert "HR-P12" not in page  # the footer's default text, reference and version, is replaced
+    d = docx.Document(io.BytesIO(render_docx(doc, ctx(tmp_path), page_numbers=False)))
+    header, footer = d.sections[0].header.paragraphs[0].text, d.sections[0].footer.paragraphs[0].text
+    assert header == "Staff copy for Little Acorns Nursery School\tLittle Acorns Nursery School"
+    assert footer.startswith("Uncontrolled when printed\tPage ")
+    page = lxml.html.fromstring(render_html(doc, ctx(tmp_path)))
+    assert [norm(p.text_content()) for p in page.find_class("running")[0]] == [
+        "Staff copy for Little Acorns Nursery School", "Uncontrolled when printed"]

@@ -725,11 +725,11 @@ class _Builder:
         s = self.d.sections[0]
         p = s.header.paragraphs[0]
         p.style = self.d.styles["Header"]
-        p.add_run(f"{self.doc.title}\t{self.doc.org.name}")
+        p.add_run(f"{self.doc.front.running_header or self.doc.title}\t{self.doc.org.name}")
         p = s.footer.paragraphs[0]
         p.style = self.d.styles["Footer"]
         facts = [x for x in (self.doc.reference, f"Version {self.doc.version}" if self.doc.version else "") if x]
-        p.add_run("  \u00b7  ".join(facts) + "\tPage ")
+        p.add_run((self.doc.front.running_footer or "  \u00b7  ".join(facts)) + "\tPage ")
         _field_begin(p, " PAGE ")
         p.add_run("1")
         _field_end(p)

@@ -182,6 +182,8 @@ def front_matter(doc: ResolvedPolicy, ctx: RenderContext) -> dict:
         "status": f.status(ctx.as_of),
         "notice": {"status": notice[0], "heading": notice[1], "text": notice[2]} if notice else {},
         "next_review": format_date(f.next_review),
+        "running_header": f.running_header,
+        "running_footer": f.running_footer,
     }
 
 
