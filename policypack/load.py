@@ -14,8 +14,9 @@ import stat
 from pathlib import Path
 from typing import Optional
 
+from . import numbering
 from .errors import Failed, Loc, Report, did_you_mean
-from .model import (DOC_KINDS, GENERATED, NUMBERING_STYLES, OPTIONAL_VALUES, ORG_KINDS, Change,
+from .model import (DOC_KINDS, GENERATED, OPTIONAL_VALUES, ORG_KINDS, Change,
                     Insert, Library, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
 from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
 from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
@@ -47,8 +48,8 @@ RUNNING_KEYS = {"header", "footer"}
 LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "adoption", "approvals", "review", "review_history", "variants",
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
                               "changes"}
-ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "variables", "branding", "adoption", "cover",
-            "running", "approvals", "review", "review_history", "model_revision", "fill", "policies"}
+ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "numbering_schemes", "variables", "branding", "adoption",
+            "cover", "running", "approvals", "review", "review_history", "model_revision", "fill", "policies"}
 POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
                "summary", "key_message", "variables", "sections", "appendices", "changes"}
 
@@ -256,6 +257,7 @@ def load_project(root: Path, report: Optional[Report] = None) -> Project:
             if org:
                 organisations[org.id] = org
     _check_extends(organisations, report)
+    _check_numbering(organisations, report)
     _check_names(organisations, report)
     if report.errors:
         raise Failed(report)
@@ -667,8 +669,8 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
     for key in POLICY_FIELDS:
         if key == "kind":
             val = r.choice(m, key, what, DOC_KINDS)
-        elif key == "numbering":
-            val = r.choice(m, key, what, NUMBERING_STYLES)
+        elif key == "numbering":  # checked against the schemes of the organisation's chain in _check_numbering
+            val = r.ident(m[key], m.line_of(key), f"'numbering' in {what}") if m.get(key) is not None else None
         else:
             val = r.text(m, key, what)
         if val is not None:
@@ -734,7 +736,11 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
     if o.get("extends") is not None:
         org.extends = r.ident(o["extends"], o.line_of("extends"), "'extends'")
         org.extends_loc = r.loc(o.line_of("extends"))
-    org.numbering = r.choice(o, "numbering", what, NUMBERING_STYLES)
+    if o.get("numbering_schemes") is not None:
+        org.numbering_schemes = numbering.read_schemes(r, o["numbering_schemes"], o.line_of("numbering_schemes"), what)
+    if o.get("numbering") is not None:  # checked against the chain's schemes in _check_numbering
+        org.numbering = r.ident(o["numbering"], o.line_of("numbering"), f"'numbering' in {what}")
+        org.numbering_loc = r.loc(o.line_of("numbering"))
     org.variables = r.variables(o.get("variables"), o.line_of("variables"), what)
     org.model_revision = r.text(o, "model_revision", what)
     b = o.get("branding")
@@ -1008,6 +1014,25 @@ def _check_names(orgs: dict, report: Report) -> None:
                          f"the name of '{org.id}', '{org.name}', {same} the name of '{original.id}' "
                          f"({original.name_loc or original.loc})",
                          "Each organisation needs a name of its own that readers can tell apart: change this one.")
+
+
+def _check_numbering(orgs: dict, report: Report) -> None:
+    """Each `numbering:` names a built-in scheme or one defined by the organisation or an ancestor."""
+    for org in sorted(orgs.values(), key=lambda o: o.id):
+        known, cur, seen = dict(numbering.SCHEMES), org, set()
+        while cur is not None and cur.id not in seen:  # cycles are reported by _check_extends
+            seen.add(cur.id)
+            known.update(cur.numbering_schemes)
+            cur = orgs.get(cur.extends) if cur.extends else None
+        uses = [(org.numbering, org.numbering_loc, f"organisation '{org.id}'")]
+        uses += [(layer.fields["numbering"][0], layer.fields["numbering"][1], f"policy '{pid}' of organisation '{org.id}'")
+                 for pid, layer in sorted(org.policies.items()) if "numbering" in layer.fields]
+        for name, loc, what in uses:
+            if name and name not in known:
+                hint = did_you_mean(name, known)
+                report.error(loc, f"'numbering' in {what} is '{name}'",
+                             (hint + " " if hint else "") + "Use one of: " + ", ".join(known)
+                             + ", or define it under 'numbering_schemes:' (docs/source-format.md, Numbering).")
 
 
 def _check_extends(orgs: dict, report: Report) -> None:

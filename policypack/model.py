@@ -11,11 +11,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Union
 
+from . import numbering
 from .errors import Loc
 
 ORG_KINDS = ("local-authority", "trust", "federation", "school", "academy", "nursery")
 DOC_KINDS = ("policy", "protocol")
-NUMBERING_STYLES = ("decimal", "decimal-dot", "decimal-alpha", "flat")
+NUMBERING_STYLES = ("decimal", "decimal-dot", "decimal-alpha", "flat")  # the shipped examples' schemes;
+# numbering.SCHEMES holds every built-in scheme, and organisations may define their own
 OPTIONAL_VALUES = ("default-on", "default-off")
 GENERATED = ("changes", "review-history")
 
@@ -164,6 +166,8 @@ class Organisation:
     extends_loc: Optional[Loc] = None
     name_loc: Optional[Loc] = None
     numbering: Optional[str] = None
+    numbering_loc: Optional[Loc] = None
+    numbering_schemes: dict = field(default_factory=dict)  # name -> numbering.Scheme, its own
     variables: dict = field(default_factory=dict)  # name -> (value, Loc)
     branding: dict = field(default_factory=dict)  # key -> (value, Loc)
     adoption: dict = field(default_factory=dict)
@@ -310,30 +314,22 @@ def blocks_text(blocks) -> str:
 
 
 def list_marker(style: str, n: int) -> str:
-    if style == "alpha":
-        return f"({_alpha(n)})"
-    if style == "roman":
-        return f"({_roman(n)})"
-    return "\u2022"
+    """The marker of an in-text list item: style "alpha"/"roman" (markup's names) or a numbering
+    format such as "decimal" or "upper-alpha" (numbering.list_styles), or "bullet"."""
+    if style == "bullet":
+        return "\u2022"
+    return numbering.marker(_LIST_FORMATS.get(style, style), n)
+
+
+_LIST_FORMATS = {"alpha": "lower-alpha", "roman": "lower-roman"}
 
 
 def _alpha(n: int) -> str:
-    s = ""
-    while n > 0:
-        n, r = divmod(n - 1, 26)
-        s = chr(97 + r) + s
-    return s
+    return numbering.alpha(n)
 
 
 def _roman(n: int) -> str:
-    vals = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
-            (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
-    out = ""
-    for v, s in vals:
-        while n >= v:
-            out += s
-            n -= v
-    return out
+    return numbering.roman(n)
 
 
 @dataclass
