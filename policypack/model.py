@@ -399,6 +399,17 @@ class FrontRow:
         return " ".join(inline_text(self.value).split())
 
 
+def review_status(next_review: Optional[dt.date], as_of: dt.date) -> str:
+    """overdue | due-soon (within 90 days) | current | unknown"""
+    if next_review is None:
+        return "unknown"
+    if as_of > next_review:
+        return "overdue"
+    if (next_review - as_of).days <= 90:
+        return "due-soon"
+    return "current"
+
+
 REVIEW_NOTICES = {  # status -> (heading, wording with {kind} and {date})
     "overdue": ("Review overdue.", "This {kind} was due for review on {date}"),
     "due-soon": ("Review due soon.", "This {kind} is due for review on {date}"),
@@ -425,14 +436,7 @@ class FrontMatter:
     running_footer: str = ""  # replaces the reference and version in the footer
 
     def status(self, as_of: dt.date) -> str:
-        """overdue | due-soon (within 90 days) | current | unknown"""
-        if self.next_review is None:
-            return "unknown"
-        if as_of > self.next_review:
-            return "overdue"
-        if (self.next_review - as_of).days <= 90:
-            return "due-soon"
-        return "current"
+        return review_status(self.next_review, as_of)
 
     def notice(self, as_of: dt.date, date_text) -> Optional[tuple]:
         """(status, heading, sentence) of the review notice on `as_of`, or None; `date_text`
@@ -496,11 +500,4 @@ class ResolvedPolicy:
         return {n.id: n for n in self.walk()}
 
     def review_status(self, as_of: dt.date) -> str:
-        """overdue | due-soon (within 90 days) | current | unknown"""
-        if self.next_review is None:
-            return "unknown"
-        if as_of > self.next_review:
-            return "overdue"
-        if (self.next_review - as_of).days <= 90:
-            return "due-soon"
-        return "current"
+        return review_status(self.next_review, as_of)
