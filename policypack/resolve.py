@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from . import frontmatter, markup, numbering
 from .errors import Loc, Report, did_you_mean
 from .layer import Layered, apply_layers
+from .lint import lint_text
 from .names import NameFinder
 from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
                     blocks_text)
@@ -295,6 +296,7 @@ class _Resolver:
                 text = SLOT_PLACEHOLDER.format(what=node.title or node.id)
         if not text:
             return []
+        lint_text(text, loc or node.loc, what, self.leaf, self.report)
         return self._markdown(text, loc or node.loc, what)
 
     # ---- the rest --------------------------------------------------------------------------
