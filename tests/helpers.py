@@ -61,8 +61,9 @@ def html_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).rglob("*.html"))
 
 
-def expected_margin_labels(doc) -> list:
-    """Clause numbers and list markers in reading order, as the model says they should print."""
+def expected_margin_labels(doc, sections: bool = False, key_message: bool = True) -> list:
+    """Clause numbers and list markers in reading order, as the model says they should print;
+    with `sections`, the sections' numbers too; with `key_message`, the key message's markers."""
     out = []
 
     def blocks(items):
@@ -74,13 +75,14 @@ def expected_margin_labels(doc) -> list:
                     blocks(item)
 
     def node(n):
-        if n.kind == "clause" and n.label:
+        if n.label and (n.kind == "clause" or sections and n.kind != "appendix"):
             out.append(n.label)
         blocks(n.blocks)
         for child in n.children:
             node(child)
 
-    blocks(doc.key_message)
+    if key_message:
+        blocks(doc.key_message)
     for top in doc.sections + doc.appendices:
         node(top)
     return out

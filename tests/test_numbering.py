@@ -17,6 +17,7 @@ from policypack.errors import Report
 from policypack.load import load_project
 from policypack.model import NUMBERING_STYLES, ListBlock, list_marker
 from policypack.resolve import resolve
+from tests.helpers import expected_margin_labels
 
 BASE = Path(__file__).parent / "bad_inputs" / "base"
 CUSTOM = """  numbering: harbour-legal
@@ -79,30 +80,6 @@ def project(tmp_path_factory):
     return out, docs
 
 
-def expected_printed(doc) -> list:
-    """Margin labels of sections and clauses, and in-text list markers, in reading order."""
-    out = []
-
-    def blocks(items):
-        for b in items:
-            if isinstance(b, ListBlock):
-                for n, item in enumerate(b.items, b.start):
-                    if b.style != "bullet":
-                        out.append(list_marker(b.style, n))
-                    blocks(item)
-
-    def node(n):
-        if n.label and n.kind != "appendix":
-            out.append(n.label)
-        blocks(n.blocks)
-        for child in n.children:
-            node(child)
-
-    for top in doc.sections + doc.appendices:
-        node(top)
-    return out
-
-
 def xref_sentence(doc) -> str:
     by = doc.by_id()
     return (f"See {by['phones'].ref}, {by['app-help'].ref}, {by['intro-sub'].ref} and {by['intro-deep'].ref}.")
@@ -136,7 +113,7 @@ def test_labels_and_cross_references_agree_in_every_format(project, scheme):
     out, docs = project
     doc = docs[scheme]
     folder = out / org_id(scheme)
-    expected = expected_printed(doc)
+    expected = expected_margin_labels(doc, sections=True, key_message=False)
     assert len(expected) >= 12
 
     html_labels, html_text = html_printed(next(folder.rglob("demo*.html")))
