@@ -170,6 +170,16 @@ class _Reader:
             return None
         return i
 
+    def items(self, v, line: int, message: str, hint: str) -> Optional[list]:
+        """[(item, its line)] of a YAML list, or None when there is none (or, reported, when `v`
+        is not a list: `message` says what it must be)."""
+        if v is None:
+            return None
+        if not isinstance(v, LList):
+            self.err(line, message, hint)
+            return None
+        return list(zip(v, v.item_lines))
+
     def id_list(self, m: LMap, key: str, what: str) -> list:
         v = m.get(key)
         if v is None:
@@ -488,13 +498,9 @@ def _load_library(path: Path, root: Path, library: Library, report: Report) -> N
 
 
 def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
-    if v is None:
-        return []
-    if not isinstance(v, LList):
-        r.err(line, f"'changes' in {what} must be a list", "Start each change with '- date: YYYY-MM-DD'.")
-        return []
     out = []
-    for item, iline in zip(v, v.item_lines):
+    for item, iline in r.items(v, line, f"'changes' in {what} must be a list",
+                               "Start each change with '- date: YYYY-MM-DD'.") or ():
         m = r.mapping(item, iline, "a change", {"date", "summary", "clauses"}, {"date", "summary"})
         if m is None:
             continue
@@ -584,13 +590,9 @@ def _adoption(r: _Reader, v, line: int, what: str) -> dict:
 def _cover(r: _Reader, v, line: int, what: str) -> list:
     """`cover:` edits to the front matter's rows, each naming a row by its label: add one (with
     `value`), change its value, `relabel` it, move it (`before`/`after` another row) or `remove` it."""
-    if v is None:
-        return []
-    if not isinstance(v, LList):
-        r.err(line, f"'cover' in {what} must be a list", "Start each cover row with '- label: ...'.")
-        return []
     out = []
-    for item, iline in zip(v, v.item_lines):
+    for item, iline in r.items(v, line, f"'cover' in {what} must be a list",
+                               "Start each cover row with '- label: ...'.") or ():
         m = r.mapping(item, iline, "a cover row", COVER_KEYS, {"label"})
         if m is None or m.get("label") is None:
             continue
@@ -625,13 +627,11 @@ def _running(r: _Reader, v, line: int, what: str) -> dict:
 
 
 def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
-    if v is None:
-        return None
-    if not isinstance(v, LList):
-        r.err(line, f"'approvals' in {what} must be a list", "Start each approval with '- label: ...'.")
+    pairs = r.items(v, line, f"'approvals' in {what} must be a list", "Start each approval with '- label: ...'.")
+    if pairs is None:
         return None
     out = []
-    for item, iline in zip(v, v.item_lines):
+    for item, iline in pairs:
         m = r.mapping(item, iline, "an approval", {"label", "name", "date"}, {"label"})
         if m is not None:
             out.append((r.text(m, "label", "an approval") or "", r.text(m, "name", "an approval") or "",
@@ -650,12 +650,11 @@ def _review(r: _Reader, v, line: int, what: str) -> dict:
 
 
 def _history(r: _Reader, v, line: int, what: str) -> Optional[list]:
-    if v is None:
+    pairs = r.items(v, line, f"'review_history' in {what} must be a list of dates",
+                    "Write 'review_history: [2018-09-01, 2024-09-01]'.")
+    if pairs is None:
         return None
-    if not isinstance(v, LList):
-        r.err(line, f"'review_history' in {what} must be a list of dates", "Write 'review_history: [2018-09-01, 2024-09-01]'.")
-        return None
-    return [d for d in (r.date_value(x, ln, "a review_history date") for x, ln in zip(v, v.item_lines)) if d]
+    return [d for d in (r.date_value(x, ln, "a review_history date") for x, ln in pairs) if d]
 
 
 def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLayer:
