@@ -57,6 +57,10 @@ def compute(resolver, doc) -> FrontMatter:
         for edit in edits:
             _apply(resolver, groups, edit)
     running = {k: resolver._render_inline(text, loc, f"the running {k}") for k, (text, loc) in running.items()}
+    # what pages after the first show unless a layer sets it: the title; the reference and version
+    facts = [x for x in (doc.reference, f"Version {doc.version}" if doc.version else "") if x]
+    running.setdefault("header", doc.title)
+    running.setdefault("footer", "  \u00b7  ".join(facts))
     statement = []
     if a.get("statement"):
         statement = resolver._markdown(str(a["statement"]), _loc_of(a["statement"], lp.chain[-1].loc),

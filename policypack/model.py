@@ -432,8 +432,8 @@ class FrontMatter:
     approvals: list  # [(stage, name, date as printed)]
     kind: str
     next_review: Optional[dt.date] = None
-    running_header: str = ""  # replaces the title in the header of every page after the first
-    running_footer: str = ""  # replaces the reference and version in the footer
+    running_header: str = ""  # in the header of every page after the first (by default the title)
+    running_footer: str = ""  # in the footer of every page (by default the reference and version)
 
     def status(self, as_of: dt.date) -> str:
         return review_status(self.next_review, as_of)

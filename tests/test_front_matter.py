@@ -286,3 +286,25 @@ def test_running_header_and_footer_set_in_yaml_reach_pdf_and_docx(tmp_path):
     page = lxml.html.fromstring(render_html(doc, ctx(tmp_path)))
     assert [norm(p.text_content()) for p in page.find_class("running")[0]] == [
         "Staff copy for Little Acorns Nursery School", "Uncontrolled when printed"]
+
+
+def test_relabelled_reference_and_version_rows_keep_the_default_footer(tmp_path):
+    """The running footer is computed once from the reference and version, not read back from the
+    cover rows' labels, so a layer that relabels those rows keeps it in every format."""
+    doc, report = project_with(tmp_path, """
+        cover:
+          - label: Reference
+            relabel: Policy number
+          - label: Version
+            relabel: Issue
+    """)
+    assert not report.problems, [p.format() for p in report.problems]
+    footer = f"{doc.reference}  \u00b7  Version {doc.version}"
+    assert doc.reference and doc.front.running_footer == footer
+    assert "Policy number" in [r.label for r in doc.front.details]
+    pages = [norm(p) for p in subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=render_pdf(doc, ctx(tmp_path)), check=True,
+        capture_output=True).stdout.decode("utf-8").split("\f") if p.strip()]
+    assert all(norm(footer) in page for page in pages), "every page's footer shows the reference and version"
+    d = docx.Document(io.BytesIO(render_docx(doc, ctx(tmp_path), page_numbers=False)))
+    assert d.sections[0].footer.paragraphs[0].text.startswith(footer + "\tPage ")

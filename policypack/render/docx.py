@@ -260,8 +260,8 @@ class _Builder:
 
         S = NUMBER_COLUMN
         self._pstyle("Normal", None)
-        self._pstyle("Title", "Normal", size=24, bold=True, colour=self.colour, after=4)
-        self._pstyle("Subtitle", "Normal", size=12, colour=GREY, after=18)
+        self._pstyle("Title", "Normal", size=24, bold=True, colour=self.colour, after=12)
+        self._pstyle("Subtitle", "Normal", size=12, colour=GREY, after=18)  # the redline's version line
         self._pstyle("Organisation Name", "Normal", size=14, bold=True, colour=self.colour, before=12, after=2)
         self._pstyle("Summary", "Normal", size=11, colour=GREY, after=10)
         self._pstyle("Banner", "Normal", after=8, box=(self.colour, "FFFFFF"))
@@ -468,12 +468,6 @@ class _Builder:
                 self._run(p, (" \u00b7 " if i else "") + row.label + ": ")
                 self._inlines(p, row.value, bold=True)
         self._para("Title", doc.title)
-        facts = [doc.kind.capitalize()]
-        if doc.reference:
-            facts.append(f"Reference {doc.reference}")
-        if doc.version:
-            facts.append(f"Version {doc.version}")
-        self._para("Subtitle", "  \u00b7  ".join(facts))
 
         # the front matter as resolve computed it, in the HTML's order (policypack.frontmatter)
         f = doc.front
@@ -725,11 +719,10 @@ class _Builder:
         s = self.d.sections[0]
         p = s.header.paragraphs[0]
         p.style = self.d.styles["Header"]
-        p.add_run(f"{self.doc.front.running_header or self.doc.title}\t{self.doc.org.name}")
+        p.add_run(f"{self.doc.front.running_header}\t{self.doc.org.name}")
         p = s.footer.paragraphs[0]
         p.style = self.d.styles["Footer"]
-        facts = [x for x in (self.doc.reference, f"Version {self.doc.version}" if self.doc.version else "") if x]
-        p.add_run((self.doc.front.running_footer or "  \u00b7  ".join(facts)) + "\tPage ")
+        p.add_run(self.doc.front.running_footer + "\tPage ")
         _field_begin(p, " PAGE ")
         p.add_run("1")
         _field_end(p)
