@@ -68,6 +68,7 @@ class BodyRenderer:
             Table: self.table,
         }
         self.where = ""  # the clause being rendered, for table captions
+        self.narrow = set()  # clause levels below 2 whose labels are all short ("(a)", "12"): less indent
 
     def render_inlines(self, inlines) -> str:
         return "".join(self.rules[type(i)](i) for i in inlines)
@@ -88,6 +89,11 @@ class BodyRenderer:
 
     # ---- the clause tree -------------------------------------------------------------------
     def render_nodes(self, doc: ResolvedPolicy) -> str:
+        widths = {}
+        for n in doc.walk():
+            if n.level > 2:
+                widths[n.level] = max(widths.get(n.level, 0), len(n.label))
+        self.narrow = {level for level, width in widths.items() if width <= 4}
         return "".join(self.top(n, doc) for n in doc.sections + doc.appendices)
 
     def top(self, n: RNode, doc: ResolvedPolicy) -> str:
@@ -121,7 +127,8 @@ class BodyRenderer:
         else:
             level, head = above, num
         body = self.render_blocks(n.blocks) + "".join(self.clause(c, level) for c in n.children)
-        return (f'<div class="clause level-{n.level}{" titled" if n.title else ""}" id="{escape(n.anchor)}">'
+        return (f'<div class="clause level-{n.level}{" titled" if n.title else ""}'
+                f'{" narrow" if n.level in self.narrow else ""}" id="{escape(n.anchor)}">'
                 f'{head}<div class="text">\n{body}</div></div>\n')
 
 
