@@ -242,9 +242,11 @@ class Link:
 
 @dataclass(frozen=True)
 class XRef:
-    target: str  # clause id
+    target: str  # clause id ("policy-id:clause-id" for a clause of another policy of the pack)
     anchor: str  # anchor of the target
-    label: str  # the target's number as shown in running text ("3.2", "12(a)", "Appendix 2")
+    label: str  # the target's number as shown in running text ("3.2", "12(a)", "Appendix 2"); in another
+    # policy, with that policy's title: "5.2 of the Social media policy"
+    policy: str = ""  # the other policy's id (its file in the same pack folder), or "" for this document
 
 
 @dataclass(frozen=True)

@@ -118,15 +118,14 @@ class _Resolver:
         self.numberer = numbering.Numberer(self.scheme)
         self.off: dict = {}  # id -> Node switched off (with its subtree)
         self.numbers: dict = {}  # id -> RNode (blocks filled in later)
+        self.others: dict = {}  # policy id -> its _Resolver, numbered only (for cross-policy references)
+        self.title = ""
 
     # ---- driver ----------------------------------------------------------------------------
     def run(self) -> ResolvedPolicy:
         lp = self.layered
         policy = lp.policy
-        sections = [self._number(n, 1, [i]) for i, n in enumerate(self._enabled(policy.sections), 1)]
-        generated_data = {"changes": lp.changes, "review-history": lp.review_history}
-        shown = [n for n in policy.appendices if not n.generated or generated_data[n.generated]]
-        appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
+        sections, appendices = self._number_all()
         self.context = self._context()
         sources = {n.id: n for n in policy.walk()}
         for rnode in [r for top in sections + appendices for r in top.walk()]:
@@ -176,6 +175,15 @@ class _Resolver:
         return doc
 
     # ---- switching and numbering -----------------------------------------------------------
+    def _number_all(self) -> tuple:
+        """(sections, appendices) as RNodes without text: every label and reference number."""
+        lp = self.layered
+        sections = [self._number(n, 1, [i]) for i, n in enumerate(self._enabled(lp.policy.sections), 1)]
+        generated_data = {"changes": lp.changes, "review-history": lp.review_history}
+        shown = [n for n in lp.policy.appendices if not n.generated or generated_data[n.generated]]
+        appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
+        return sections, appendices
+
     def _enabled(self, nodes: list) -> list:
         out = []
         for n in nodes:
@@ -251,6 +259,9 @@ class _Resolver:
         return ""
 
     def _check_ref(self, target: str, loc: Loc, what: str) -> None:
+        if ":" in target:
+            self._other_ref(target, loc, what)
+            return
         if target in self.numbers:
             return
         if target in self.off:
@@ -265,13 +276,56 @@ class _Resolver:
             self.report.error(loc, f"{what} refers to unknown id '{target}'",
                               did_you_mean(target, all_ids) or "Use the id of a section, clause or appendix in this policy.")
 
+    def _other_policy(self, pid: str) -> Optional["_Resolver"]:
+        """Another policy of this organisation's pack, numbered (not rendered) for cross-references;
+        its own problems are reported when it is resolved itself."""
+        if pid not in self.others:
+            other = None
+            if pid in self.project.policies and pid in self.project.published(self.org.id) \
+                    and pid != self.layered.policy.id:
+                other = _Resolver(self.project, apply_layers(self.project, self.org.id, pid, Report()), Report())
+                other._number_all()
+                other.context = other._context()
+                field = other.layered.fields["title"]
+                other.title = other._render_inline(field[0], field[1], "the title")
+            self.others[pid] = other
+        return self.others[pid]
+
+    def _other_ref(self, target: str, loc: Loc, what: str) -> None:
+        """`ref('policy-id:clause-id')`: a clause of another policy this organisation publishes."""
+        pid, _, cid = target.partition(":")
+        published = self.project.published(self.org.id)
+        if pid == self.layered.policy.id:
+            self.report.error(loc, f"{what} refers to '{target}' in its own policy",
+                              f"Write {{{{ ref('{cid}') }}}} for a clause of this policy.")
+        elif pid not in published:
+            known = pid in self.project.policies
+            self.report.error(loc, f"{what} refers to policy '{pid}', which {self.org.id} does not publish"
+                              if known else f"{what} refers to unknown policy '{pid}'",
+                              (did_you_mean(pid, published) or "") + (" " if did_you_mean(pid, published) else "")
+                              + "Name one of this organisation's policies before the colon: "
+                              + ", ".join(published) + ".")
+        else:
+            other = self._other_policy(pid)
+            if cid not in other.numbers:
+                where = "has switched off" if cid in other.off else \
+                    f"removed by '{other.layered.removed[cid][0]}'" if cid in other.layered.removed else None
+                ids = [n.id for n in other.layered.policy.walk()]
+                if where:
+                    self.report.error(loc, f"{what} refers to '{cid}' in '{pid}', which {self.org.id} {where}",
+                                      f"Keep '{cid}' in {pid}, or reword this text so it does not point at it.")
+                else:
+                    self.report.error(loc, f"{what} refers to unknown id '{cid}' in policy '{pid}'",
+                                      did_you_mean(cid, ids) or f"Run 'policypack explain {self.org.id} {pid}' "
+                                      "to list its ids.")
+
     def _render_inline(self, text: Optional[str], loc: Loc, what: str) -> str:
         if text is None:
             return ""
         rendered = self._render(str(text), loc, what)
         if "xref:" in rendered:
-            rendered = re.sub(r"\[\]\(xref:([a-z0-9-]+)\)",
-                              lambda m: self.numbers[m.group(1)].ref if m.group(1) in self.numbers else "", rendered)
+            rendered = re.sub(r"\[\]\(xref:([a-z0-9:-]+)\)",
+                              lambda m: x.label if (x := self._xref(m.group(1), loc)) else "", rendered)
         return " ".join(rendered.split())
 
     def _markdown(self, text: str, loc: Loc, what: str) -> list:
@@ -279,10 +333,15 @@ class _Resolver:
         return markup.parse(rendered, loc, self.report, self._xref)
 
     def _xref(self, target: str, loc: Loc) -> Optional[XRef]:
-        rnode = self.numbers.get(target)
+        pid, _, cid = target.rpartition(":")
+        other = self._other_policy(pid) if pid else self
+        rnode = other.numbers.get(cid) if other else None
         if rnode is None:
             return None  # already reported when the template ran
-        return XRef(target=target, anchor=rnode.anchor, label=rnode.ref)
+        if not pid:
+            return XRef(target=target, anchor=rnode.anchor, label=rnode.ref)
+        title = other.title[4:] if other.title.lower().startswith("the ") else other.title
+        return XRef(target=target, anchor=rnode.anchor, label=f"{rnode.ref} of the {title}", policy=pid)
 
     def _blocks_for(self, node: Node) -> list:
         text, loc = node.current_text()

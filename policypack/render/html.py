@@ -54,14 +54,15 @@ FONT_RE = re.compile(r"[A-Za-z0-9 -]{1,64}\Z")
 class BodyRenderer:
     """One rule per model type, like markdown-it's renderer: `render_blocks` / `render_inlines`."""
 
-    def __init__(self):
+    def __init__(self, link_format: str = "html"):
+        self.link_format = link_format  # the file a reference to another policy of the pack opens
         self.rules = {
             Text: lambda i: escape(i.text),
             Strong: lambda i: f"<strong>{self.render_inlines(i.children)}</strong>",
             Emph: lambda i: f"<em>{self.render_inlines(i.children)}</em>",
             Code: lambda i: f"<code>{escape(i.text)}</code>",
             Link: lambda i: f'<a href="{escape(i.href)}">{self.render_inlines(i.children)}</a>',
-            XRef: lambda i: f'<a class="xref" href="#{escape(i.anchor)}">{escape(i.label)}</a>',
+            XRef: lambda i: f'<a class="xref" href="{self.xref_href(i)}">{escape(i.label)}</a>',
             Break: lambda i: "<br>",
             Para: lambda b: f"<p>{self.render_inlines(b.inlines)}</p>\n",
             ListBlock: self.list_block,
@@ -69,6 +70,10 @@ class BodyRenderer:
         }
         self.where = ""  # the clause being rendered, for table captions
         self.narrow = set()  # clause levels below 2 whose labels are all short ("(a)", "12"): less indent
+
+    def xref_href(self, x: XRef) -> str:
+        """'#anchor', or 'other-policy.html#anchor' for a clause of another policy of the pack."""
+        return escape(f"{x.policy}.{self.link_format}#{x.anchor}" if x.policy else f"#{x.anchor}")
 
     def render_inlines(self, inlines) -> str:
         return "".join(self.rules[type(i)](i) for i in inlines)
@@ -176,13 +181,13 @@ def front_matter(doc: ResolvedPolicy, ctx: RenderContext) -> dict:
     """The resolved front matter (`doc.front`, computed once) as template values: labels and order
     are resolve's; values are HTML made here from their inlines."""
     f = doc.front
-    inl = BodyRenderer().render_inlines
+    inl = BodyRenderer(ctx.link_format).render_inlines
     notice = f.notice(ctx.as_of, format_date)
     return {
         "parents": parents(doc.org),
         "banner": [(r.label, Markup(inl(r.value))) for r in f.banner],
         "summary": f.summary,
-        "statement": PolicyText(BodyRenderer().render_blocks(f.statement)) if f.statement else "",
+        "statement": PolicyText(BodyRenderer(ctx.link_format).render_blocks(f.statement)) if f.statement else "",
         "adoption": [(r.label, Markup(inl(r.value))) for r in f.adoption],
         "details": [(r.label, Markup(inl(r.value))) for r in f.details],
         "approvals": list(f.approvals),
@@ -358,8 +363,8 @@ def doc_values(doc: ResolvedPolicy) -> dict:
 
 
 def render_html(doc: ResolvedPolicy, ctx: RenderContext) -> bytes:
-    body = BodyRenderer().render_nodes(doc)
-    key_message = BodyRenderer().render_blocks(doc.key_message)
+    body = BodyRenderer(ctx.link_format).render_nodes(doc)
+    key_message = BodyRenderer(ctx.link_format).render_blocks(doc.key_message)
 
     def verify(page_body: str, filename: str) -> None:
         _verify_policy_text(doc, page_body, body, key_message, filename)
