@@ -49,7 +49,8 @@ LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "adoption", "approvals", "revi
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
                               "changes"}
 ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "numbering_schemes", "variables", "branding", "adoption",
-            "cover", "running", "approvals", "review", "review_history", "model_revision", "fill", "policies"}
+            "cover", "running", "approvals", "review", "review_history", "model_revision", "fill", "variants",
+            "enable", "disable", "policies"}
 POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
                "summary", "key_message", "variables", "sections", "appendices", "changes"}
 
@@ -770,6 +771,7 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
         if sid not in slots:
             r.err(loc.line, f"'{sid}' is not a customisable slot of any policy, so it cannot be filled",
                   did_you_mean(sid, slots) or "Slots are the clauses marked 'slot: true' in policy_src/.")
+    _choices_everywhere(r, o, org, policies, what)
     pols = o.get("policies")
     if pols is not None:
         if not isinstance(pols, LMap):
@@ -784,6 +786,32 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
                     continue
                 org.policies[pid] = _policy_layer(r, val, line, f"policy '{pid}' of {what}", oid)
     return org
+
+
+def _choices_everywhere(r: _Reader, o: LMap, org: Organisation, policies: dict, what: str) -> None:
+    """`variants:`, `enable:` and `disable:` beside `policies:`: choices made once for every policy
+    that has the clause (a library clause shared by several policies takes one rule)."""
+    nodes = {}
+    for p in policies.values():
+        for n in p.walk():
+            nodes.setdefault(n.id, n)
+    org.variants = r.text_map(o, "variants", what)
+    for cid, (name, loc) in org.variants.items():
+        node = nodes.get(cid)
+        if node is None or not node.variants:
+            choices = [i for i, n in nodes.items() if n.variants]
+            r.err(loc.line, f"'{cid}' is not a clause with variants in any policy",
+                  did_you_mean(cid, choices) or "Only clauses with 'variants:' in policy_src/ offer a choice.")
+        elif name not in node.variants:
+            r.err(loc.line, f"'{cid}' has no variant '{name}'",
+                  did_you_mean(name, node.variants) or "Its variants: " + ", ".join(node.variants) + ".")
+    for key in ("enable", "disable"):
+        setattr(org, key, r.id_list(o, key, what))
+        for cid, loc in getattr(org, key):
+            if cid not in nodes or not nodes[cid].optional:
+                optional = [i for i, n in nodes.items() if n.optional]
+                r.err(loc.line, f"'{cid}' is not an optional clause of any policy, so it cannot be {key}d",
+                      did_you_mean(cid, optional) or "Only clauses marked 'optional' can be switched on or off.")
 
 
 def _name(r: _Reader, o: LMap, what: str) -> Optional[str]:

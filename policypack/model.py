@@ -176,6 +176,9 @@ class Organisation:
     review_history: Optional[list] = None
     model_revision: Optional[str] = None
     fill: dict = field(default_factory=dict)  # slot id -> (text, Loc), for every policy that has the slot
+    variants: dict = field(default_factory=dict)  # clause id -> (variant, Loc), likewise
+    enable: list = field(default_factory=list)  # [(id, Loc)], likewise
+    disable: list = field(default_factory=list)
     policies: dict = field(default_factory=dict)  # policy id -> PolicyLayer
     cover: list = field(default_factory=list)  # cover-row edits for every policy (as PolicyLayer.cover)
     running: dict = field(default_factory=dict)  # header, footer -> (text, Loc), for every policy

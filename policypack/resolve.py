@@ -23,6 +23,12 @@ from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, Resol
                     blocks_text)
 from .sandbox import CLAUSE_OUTPUT, CLAUSE_STEPS, BoundedEnvironment, BoundedErrors, NotText
 
+# what an organisation chooses for a clause once for all its policies: (the choice, how to say it)
+CHOICES = (
+    (lambda n: n.variant if n.variants else None, lambda v: f"variant '{v}'"),
+    (lambda n: n.enabled if n.optional else None, lambda v: "switched on" if v else "switched off"),
+    (lambda n: n.current_text()[0], lambda v: "worded differently"),
+)
 BUILTIN_VARIABLES = ("organisation", "organisation_kind", "policy_title", "policy_kind")
 SLOT_PLACEHOLDER = "[To be completed by each school: {what}]"
 
@@ -172,6 +178,7 @@ class _Resolver:
             doc.next_review = add_months(doc.last_reviewed, doc.review_cycle_months)
         doc.front = frontmatter.compute(self, doc)
         self._check_foreign_names(doc, sources)
+        self._check_choices()
         return doc
 
     # ---- switching and numbering -----------------------------------------------------------
@@ -290,6 +297,34 @@ class _Resolver:
                 other.title = other._render_inline(field[0], field[1], "the title")
             self.others[pid] = other
         return self.others[pid]
+
+    def _check_choices(self) -> None:
+        """One organisation holds one rule: a clause its policies share (a library clause) has the same
+        variant, the same on/off and the same text (fill or replacement) in each of them. Reported at the choice made last,
+        in words that do not depend on which of the policies is being resolved (so `check` says it once)."""
+        mine = {n.id: n for n in self.layered.policy.walk()}
+        for pid in self.project.published(self.org.id):
+            if pid == self.layered.policy.id or not any(n.id in mine for n in self.project.policies[pid].walk()):
+                continue
+            theirs = {n.id: n for n in self._other_policy(pid).layered.policy.walk()}
+            pair = sorted([(self.layered.policy.id, mine), (pid, theirs)])
+            for cid in sorted(set(mine) & set(theirs)):
+                (p1, a), (p2, b) = [(name, nodes[cid]) for name, nodes in pair]
+                for value, say in CHOICES:
+                    va, vb = value(a), value(b)
+                    if va == vb:
+                        continue
+                    order = {o.id: k for k, o in enumerate(self.layered.chain)}
+                    edits = [e for e in a.provenance.edits + b.provenance.edits if e[2] is not None]
+                    loc = max(edits, key=lambda e: (order.get(e[0], -1), e[2].file, e[2].line))[2] if edits \
+                        else a.loc
+                    differs = f"is {say(va)} in {p1} but {say(vb)} in {p2}" if say(va) != say(vb) \
+                        else f"is worded differently in {p1} and {p2}"
+                    self.report.error(loc, f"'{cid}' {differs}: an organisation holds one rule in all its policies",
+                                      "Make the choice once for every policy, at the top of the organisation's "
+                                      "file ('variants:', 'enable:', 'disable:' or 'fill:' beside 'policies:'), "
+                                      "and delete the per-policy lines that differ.")
+                    break
 
     def _other_ref(self, target: str, loc: Loc, what: str) -> None:
         """`ref('policy-id:clause-id')`: a clause of another policy this organisation publishes."""
