@@ -10,6 +10,7 @@ from policypack.cli import main
 from policypack.errors import Report
 from policypack.load import load_project
 from policypack.resolve import resolve
+from tests.helpers import second_policy
 
 BASE = Path(__file__).parent / "bad_inputs" / "base"
 LIBRARY = """
@@ -23,23 +24,12 @@ LIBRARY = """
       optional: default-off
       text: Staff who drive pupils carry the school's mobile phone.
 """
-OTHER = """policy:
-  id: conduct
-  title: Online conduct policy
-  reference: DEMO-2
-  kind: policy
-  version: "1.0"
-  review_cycle_months: 24
-  owner: HR
-  sections:
-    - id: conduct-intro
-      title: About this policy
-      clauses:
+OTHER = second_policy("Online conduct policy", """\
         - id: conduct-scope
           text: It covers what staff do online.
         - include: phone-rule
         - include: shared-option
-"""
+""")
 
 
 def make(root: Path, la: str = "", school: str = "", school_top: str = "") -> Path:

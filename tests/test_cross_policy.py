@@ -18,20 +18,10 @@ from policypack.diff import diff_policies
 from policypack.errors import Report
 from policypack.load import load_project
 from policypack.resolve import resolve
+from tests.helpers import second_policy
 
 BASE = Path(__file__).parent / "bad_inputs" / "base"
-OTHER = """policy:
-  id: conduct
-  title: The online conduct policy
-  reference: DEMO-2
-  kind: policy
-  version: "1.0"
-  review_cycle_months: 24
-  owner: HR
-  sections:
-    - id: conduct-intro
-      title: About this policy
-      clauses:
+OTHER = second_policy("The online conduct policy", """\
         - id: conduct-scope
           text: It covers what staff do online. Devices are covered by paragraph {{ ref('demo:phones') }}.
         - id: conduct-optional
@@ -39,7 +29,7 @@ OTHER = """policy:
           text: An optional rule.
         - id: conduct-images
           text: Images of pupils are taken on school devices only.
-"""
+""")
 REF = "Images are covered by paragraph {{ ref('conduct:conduct-images') }}."
 
 
