@@ -120,3 +120,16 @@ def test_a_replacement_that_brings_back_a_variant_switched_away_from_is_warned_a
     code, out = check(root)
     assert ("warning: the replacement for 'phone-rule' reads like its variant 'breaks', but 'demo-la' chose "
             "'never'") in out, out
+
+
+def test_what_the_parents_give_leaves_out_the_schools_choices_made_once(tmp_path):
+    """`diff --inherited` and the stale-override check compare a school with what its parents give
+    it: choices made beside `policies:` are the school's own edits too."""
+    from policypack.versions import inherited, overrides
+    root = make(tmp_path / "p", school_top="  variants:\n    phone-rule: never\n")
+    project = load_project(root, Report())
+    org = project.organisations["demo-school"]
+    assert inherited(project, org, "demo").by_id()["phone-rule"].variant == "breaks"
+    assert inherited(project, org, "demo", keep_choices=True).by_id()["phone-rule"].variant == "never"
+    assert [(cid, action, name) for cid, action, name, _ in overrides(org, "demo", {"phone-rule"})] == [
+        ("phone-rule", "variant", "never")]
