@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from . import history
 from .errors import did_you_mean
 from .model import FrontMatter, FrontRow, Para, Text, blocks_text
 from .render import format_date
@@ -76,6 +77,7 @@ def compute(resolver, doc) -> FrontMatter:
         next_review=doc.next_review,
         running_header=running.get("header", ""),
         running_footer=running.get("footer", ""),
+        history=history.front(doc),
     )
 
 

@@ -28,6 +28,9 @@ class Layered:
     removed: dict = field(default_factory=dict)  # id -> (layer, Loc)
     unplaced: set = field(default_factory=set)  # ids of insertions that failed (already reported)
     consultation: list = field(default_factory=list)  # [(layer, action, id, Loc)]
+    # who gave each adoption key: key -> (organisation id, Loc of its `adoption:`); "record" is the
+    # layer whose adoption record (body, date ...) this copy shows, see _records
+    adoption_from: dict = field(default_factory=dict)
 
     @property
     def org(self) -> Organisation:
@@ -50,8 +53,8 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
             out.variables[name] = (value, loc, org.id)
         out.branding.update(org.branding)
         if org.numbering:
-            out.fields["numbering"] = (org.numbering, org.loc, org.id)
-        _records(out, org.adoption, org.review)
+            out.fields["numbering"] = (org.numbering, org.numbering_loc or org.loc, org.id)
+        _records(out, org.adoption, org.review, (org.id, org.adoption_loc or org.loc))
         if org.approvals is not None:
             out.approvals = org.approvals
         if org.review_history is not None:
@@ -62,7 +65,7 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
             continue
         for key, (value, loc) in pl.fields.items():
             out.fields[key] = (value, loc, org.id)
-        _records(out, pl.adoption, pl.review)
+        _records(out, pl.adoption, pl.review, (org.id, pl.adoption_loc or pl.loc))
         if pl.approvals is not None:
             out.approvals = pl.approvals
         if pl.review_history is not None:
@@ -75,7 +78,7 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
 ADOPTION_RECORD = ("body", "date", "chairs", "chair_title", "statement", "agreed_by", "agreed_date")
 
 
-def _records(out: Layered, adoption: dict, review: dict) -> None:
+def _records(out: Layered, adoption: dict, review: dict, source: tuple = ("model", None)) -> None:
     """Merge one layer's adoption and review data.
 
     The adoption record (who adopted it, when, chairs) is replaced whole by the nearest layer that
@@ -83,11 +86,14 @@ def _records(out: Layered, adoption: dict, review: dict) -> None:
     version ...) are inherited one by one. The review dates come from the nearest layer that dates
     the policy (review.last_reviewed, else adoption.date, else agreed_date); the nearest explicit
     next_review is kept, and `resolve` uses it unless the policy was reviewed after that date.
+    `source` (organisation id, Loc of its adoption block) is noted per key in `out.adoption_from`.
     """
     record = {k: v for k, v in adoption.items() if k in ADOPTION_RECORD}
     if record:
         out.adoption = {k: v for k, v in out.adoption.items() if k not in ADOPTION_RECORD}
+        out.adoption_from["record"] = source
     out.adoption.update(adoption)
+    out.adoption_from.update((k, source) for k in adoption)
     last = review.get("last_reviewed") or adoption.get("date") or adoption.get("agreed_date")
     if last:
         out.review["last_reviewed"] = last

@@ -16,7 +16,7 @@ from typing import Optional
 
 from . import numbering
 from .errors import Failed, Loc, Report, did_you_mean
-from .model import (DOC_KINDS, GENERATED, OPTIONAL_VALUES, ORG_KINDS, Change,
+from .model import (DOC_KINDS, GENERATED, HISTORY_INCLUDES, HISTORY_PLACES, OPTIONAL_VALUES, ORG_KINDS, Change,
                     Insert, Library, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
 from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
 from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
@@ -45,12 +45,14 @@ POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "number
 COVER_KEYS = {"label", "value", "relabel", "remove", "before", "after", "place"}
 COVER_PLACES = ("banner", "adoption", "details")
 RUNNING_KEYS = {"header", "footer"}
-LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "adoption", "approvals", "review", "review_history", "variants",
+HISTORY_KEYS = {"place", "include"}
+CHANGE_KEYS = {"date", "summary", "clauses", "version", "author"}
+LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "history", "adoption", "approvals", "review", "review_history", "variants",
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
                               "changes"}
 ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "numbering_schemes", "variables", "branding", "adoption",
-            "cover", "running", "approvals", "review", "review_history", "model_revision", "fill", "variants",
-            "enable", "disable", "policies"}
+            "cover", "running", "history", "approvals", "review", "review_history", "model_revision", "fill",
+            "variants", "enable", "disable", "policies"}
 POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
                "summary", "key_message", "variables", "sections", "appendices", "changes"}
 
@@ -502,7 +504,7 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'changes' in {what} must be a list",
                                "Start each change with '- date: YYYY-MM-DD'.") or ():
-        m = r.mapping(item, iline, "a change", {"date", "summary", "clauses"}, {"date", "summary"})
+        m = r.mapping(item, iline, "a change", CHANGE_KEYS, {"date", "summary"})
         if m is None:
             continue
         date = r.date(m, "date", "a change")
@@ -513,7 +515,9 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
         else:
             ids = [i for i, _ in r.id_list(m, "clauses", "a change")]
         if date and summary:
-            out.append(Change(date=date, summary=summary, clauses=ids, loc=r.loc(iline), layer=layer))
+            # version: 2 and version: 1.10 are read as the text written ("2", "1.10"), see yamlread
+            out.append(Change(date=date, summary=summary, clauses=ids, loc=r.loc(iline), layer=layer,
+                              version=r.text(m, "version", "a change"), author=r.text(m, "author", "a change")))
     return out
 
 
@@ -627,6 +631,15 @@ def _running(r: _Reader, v, line: int, what: str) -> dict:
             if (val := r.text(m, k, f"'running' in {what}")) is not None}
 
 
+def _history_options(r: _Reader, v, line: int, what: str) -> dict:
+    """`history: {place, include}`: where the table of changes goes and whose entries it shows."""
+    m = r.mapping(v, line, f"'history' in {what}", HISTORY_KEYS) if v is not None else None
+    if m is None:
+        return {}
+    return {k: (val, r.loc(m.line_of(k))) for k, choices in (("place", HISTORY_PLACES), ("include", HISTORY_INCLUDES))
+            if (val := r.choice(m, k, f"'history' in {what}", choices)) is not None}
+
+
 def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
     pairs = r.items(v, line, f"'approvals' in {what} must be a list", "Start each approval with '- label: ...'.")
     if pairs is None:
@@ -678,6 +691,8 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
     layer.adoption = _adoption(r, m.get("adoption"), m.line_of("adoption"), what)
     layer.cover = _cover(r, m.get("cover"), m.line_of("cover"), what)
     layer.running = _running(r, m.get("running"), m.line_of("running"), what)
+    layer.history = _history_options(r, m.get("history"), m.line_of("history"), what)
+    layer.adoption_loc = r.loc(m.line_of("adoption")) if m.get("adoption") is not None else None
     layer.approvals = _approvals(r, m.get("approvals"), m.line_of("approvals"), what)
     layer.review = _review(r, m.get("review"), m.line_of("review"), what)
     layer.review_history = _history(r, m.get("review_history"), m.line_of("review_history"), what)
@@ -762,6 +777,8 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
     org.adoption = _adoption(r, o.get("adoption"), o.line_of("adoption"), what)
     org.cover = _cover(r, o.get("cover"), o.line_of("cover"), what)
     org.running = _running(r, o.get("running"), o.line_of("running"), what)
+    org.history = _history_options(r, o.get("history"), o.line_of("history"), what)
+    org.adoption_loc = r.loc(o.line_of("adoption")) if o.get("adoption") is not None else None
     org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
     org.review = _review(r, o.get("review"), o.line_of("review"), what)
     org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)

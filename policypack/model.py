@@ -87,6 +87,8 @@ class Change:
     clauses: Union[list, str]  # ids, or "all"
     loc: Loc
     layer: str = "model"
+    version: Optional[str] = None  # the version this entry made, as written ("1.10", never 1.1)
+    author: Optional[str] = None
 
 
 @dataclass
@@ -153,6 +155,8 @@ class PolicyLayer:
     changes: list[Change] = field(default_factory=list)
     cover: list = field(default_factory=list)  # [{label, value, relabel, remove, before, after, loc}]
     running: dict = field(default_factory=dict)  # header, footer -> (text, Loc)
+    history: dict = field(default_factory=dict)  # place, include -> (value, Loc): the version history
+    adoption_loc: Optional[Loc] = None  # where `adoption:` is written
 
 
 @dataclass
@@ -182,6 +186,8 @@ class Organisation:
     policies: dict = field(default_factory=dict)  # policy id -> PolicyLayer
     cover: list = field(default_factory=list)  # cover-row edits for every policy (as PolicyLayer.cover)
     running: dict = field(default_factory=dict)  # header, footer -> (text, Loc), for every policy
+    history: dict = field(default_factory=dict)  # place, include -> (value, Loc), for every policy
+    adoption_loc: Optional[Loc] = None  # where `adoption:` is written
 
 
 @dataclass
@@ -383,6 +389,25 @@ class ChangeRow:
     affected: str  # "All", "3.2, 4.1", or "" (numbers in this organisation's version)
     layer: str  # organisation id, or "model"
     layer_name: str
+    version: str = ""
+    author: str = ""
+
+
+HISTORY_PLACES = ("appendix", "front")  # where the table of changes goes; the first is the default
+HISTORY_INCLUDES = ("inherited", "own")  # whose entries it shows; the first is the default
+
+
+@dataclass(frozen=True)
+class HistoryTable:
+    """The table of changes (version history) as every writer lays it out, computed once by resolve
+    (policypack.history): the columns some row uses, labelled, and each row's cells as printed."""
+
+    place: str  # front | appendix
+    include: str  # inherited | own
+    caption: str  # "Version history" at the front; "Changes to this policy, newest first" in an appendix
+    columns: tuple  # ((key, label), ...): key is a ChangeRow field, so a writer may size a column by it
+    rows: tuple  # (cells, ...) one tuple of strings per row, in the order of `columns`
+    left_out: int = 0  # entries of the organisations above that this copy does not show
 
 
 @dataclass(frozen=True)
@@ -425,9 +450,9 @@ REVIEW_NOTICES = {  # status -> (heading, wording with {kind} and {date})
 class FrontMatter:
     """Everything before the contents, computed once by resolve (policypack.frontmatter) and laid
     out by every writer in this order: banner (above the title), summary, review notice, statement,
-    adoption rows, detail rows, approvals. Only the review notice depends on the as-of date, a
-    render-time input: the dates are stored here and `notice(as_of)` words it, the same for every
-    writer."""
+    adoption rows, detail rows, approvals, version history (when a layer places it at the front).
+    Only the review notice depends on the as-of date, a render-time input: the dates are stored
+    here and `notice(as_of)` words it, the same for every writer."""
 
     summary: str
     statement: list  # blocks
@@ -439,6 +464,7 @@ class FrontMatter:
     next_review: Optional[dt.date] = None
     running_header: str = ""  # in the header of every page after the first (by default the title)
     running_footer: str = ""  # in the footer of every page (by default the reference and version)
+    history: Optional[HistoryTable] = None  # the version history, when a layer puts it at the front (last)
 
     def status(self, as_of: dt.date) -> str:
         return review_status(self.next_review, as_of)
@@ -496,6 +522,8 @@ class ResolvedPolicy:
     consultation: list  # [(layer, action, clause id, Loc)]: edits outside customisable slots
     model_revision: Optional[str] = None
     front: Optional[FrontMatter] = None  # computed once by resolve; every writer lays it out
+    history: Optional[HistoryTable] = None  # the table of changes, at the front or in its appendix
+    numbering_from: str = ""  # where the numbering scheme was chosen: "organisation-id (file:line)" or "default"
 
     def walk(self):
         for top in self.sections + self.appendices:

@@ -14,10 +14,10 @@ from typing import Optional
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import frontmatter, markup, numbering
+from . import frontmatter, history, markup, numbering
 from .errors import Loc, Report, did_you_mean
 from .layer import Layered, apply_layers
-from .lint import lint_text
+from .lint import lint_copy, lint_text
 from .names import NameFinder
 from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
                     blocks_text)
@@ -117,10 +117,7 @@ class _Resolver:
         self.org = layered.org
         self.leaf = not project.children(self.org.id)
         self.numbering = layered.fields.get("numbering", ("decimal",))[0]
-        own = {}
-        for org in layered.chain:  # root first: a nearer organisation's scheme of the same name wins
-            own.update(org.numbering_schemes)
-        self.scheme = numbering.lookup(self.numbering, own) or numbering.SCHEMES["decimal"]
+        self.scheme = numbering.for_chain(self.numbering, layered.chain) or numbering.SCHEMES["decimal"]
         self.numberer = numbering.Numberer(self.scheme)
         self.off: dict = {}  # id -> Node switched off (with its subtree)
         self.numbers: dict = {}  # id -> RNode (blocks filled in later)
@@ -158,7 +155,7 @@ class _Resolver:
             numbering=self.numbering,
             sections=sections,
             appendices=appendices,
-            changes=self._changes(),
+            changes=self._changes(self.entries),
             review_history=list(lp.review_history),
             adoption=dict(lp.adoption),
             approvals=[Approval(*a) for a in lp.approvals],
@@ -168,7 +165,10 @@ class _Resolver:
             branding=self._branding(),
             consultation=list(lp.consultation),
             model_revision=self.org.model_revision,
+            numbering_from=f"{field('numbering')[2]} ({field('numbering')[1]})" if "numbering" in lp.fields
+            else "default",
         )
+        doc.history = history.table(doc.changes, self.place, self.include, doc.kind, self.left_out)
         last = lp.review.get("last_reviewed")
         doc.last_reviewed = dt.date.fromisoformat(last) if last else None
         explicit = dt.date.fromisoformat(lp.review["next_review"]) if lp.review.get("next_review") else None
@@ -177,16 +177,23 @@ class _Resolver:
         elif doc.last_reviewed:
             doc.next_review = add_months(doc.last_reviewed, doc.review_cycle_months)
         doc.front = frontmatter.compute(self, doc)
+        lint_copy(lp, self.report)
         self._check_foreign_names(doc, sources)
         self._check_choices()
         return doc
 
     # ---- switching and numbering -----------------------------------------------------------
     def _number_all(self) -> tuple:
-        """(sections, appendices) as RNodes without text: every label and reference number."""
+        """(sections, appendices) as RNodes without text: every label and reference number; also the
+        version history's placement and entries (they decide whether its appendix shows)."""
         lp = self.layered
         sections = [self._number(n, 1, [i]) for i, n in enumerate(self._enabled(lp.policy.sections), 1)]
-        generated_data = {"changes": lp.changes, "review-history": lp.review_history}
+        choice = history.options(lp.chain, lp.policy.id)
+        self.place, self.include = choice["place"][0], choice["include"][0]
+        self.entries, self.left_out = history.select(lp, self.include)
+        # a history placed at the front is not also shown in its appendix
+        generated_data = {"changes": self.entries if self.place == "appendix" else [],
+                          "review-history": lp.review_history}
         shown = [n for n in lp.policy.appendices if not n.generated or generated_data[n.generated]]
         appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
         return sections, appendices
@@ -394,23 +401,28 @@ class _Resolver:
         return self._markdown(text, loc or node.loc, what)
 
     # ---- the rest --------------------------------------------------------------------------
-    def _changes(self) -> list:
+    def _changes(self, entries: list) -> list:
+        """The rows of the table of changes for `entries` (history.select's choice of the layered
+        changes, all of which are checked), newest first, in this organisation's numbers."""
         rows = []
         names = {o.id: o.name for o in self.layered.chain}
         all_ids = {n.id for n in self.layered.policy.walk()} | set(self.layered.removed) | self.layered.unplaced
         for ch in self.layered.changes:
+            for cid in ch.clauses if ch.clauses != "all" else ():
+                if cid not in self.numbers and cid not in all_ids:
+                    self.report.error(ch.loc, f"the change of {ch.date} names unknown id '{cid}'",
+                                      did_you_mean(cid, all_ids) or "Name sections or clauses of this policy, or 'all'.")
+        order = list(self.numbers)
+        for ch in entries:
             if ch.clauses == "all":
                 affected = "All"
             else:
-                for cid in ch.clauses:
-                    if cid not in self.numbers and cid not in all_ids:
-                        self.report.error(ch.loc, f"the change of {ch.date} names unknown id '{cid}'",
-                                          did_you_mean(cid, all_ids) or "Name sections or clauses of this policy, or 'all'.")
-                order = list(self.numbers)
                 affected = ", ".join(r for _, r in sorted((order.index(c), self.numbers[c].ref)
                                                           for c in ch.clauses if c in self.numbers))
             rows.append(ChangeRow(date=ch.date, summary=self._render_inline(ch.summary, ch.loc, "a change summary"),
-                                  affected=affected, layer=ch.layer, layer_name=names.get(ch.layer, "Model policy")))
+                                  affected=affected, layer=ch.layer, layer_name=names.get(ch.layer, "Model policy"),
+                                  version=self._render_inline(ch.version, ch.loc, "a change's version"),
+                                  author=self._render_inline(ch.author, ch.loc, "a change's author")))
         rows.sort(key=lambda r: r.date, reverse=True)
         return rows
 

@@ -93,3 +93,25 @@ def test_explain_shows_provenance_options_and_guidance():
     assert [c["id"] for c in data["consultation"]] == ["porthaven-terms"]
     text = run("explain", "little-acorns-nursery-school", "social-media", "--guidance").output
     assert "| variants: allowed-at-breaks, not-on-site, with-permission." in text
+
+
+def test_explain_shows_numbering_front_matter_running_text_and_history():
+    data = json.loads(run("explain", "willowbank-primary-school", "social-media", "--json").output)
+    n = data["numbering_scheme"]
+    assert n["name"] == "flat" and n["set_by"] == "willowbank-primary-school (schools/willowbank-primary-school.yaml:12)"
+    assert [(e["level"], e["label"], e["reference"]) for e in n["examples"][:3]] == [
+        ("level 1", "", "\u2018Title\u2019"), ("level 2", "1", "1"), ("level 3", "(a)", "1(a)")]
+    front = [(r["group"], r["label"]) for r in data["front_matter"]]
+    assert front[0] == ("summary", "") and front[-1] == ("history", "Version history")
+    assert ("details", "Version") in front and front.index(("details", "Reference")) < front.index(("details", "Version"))
+    h = data["history"]
+    assert (h["place"], h["include"], h["entries_shown"]) == ("front", "own", 1) and h["entries_left_out"] > 0
+    assert h["columns"][:3] == ["Version", "Date", "Author"] and "willowbank" in h["place_set_by"]
+    text = run("explain", "willowbank-primary-school", "social-media").output
+    assert "Numbering: flat (set by willowbank-primary-school" in text
+    assert "  level 2          1              a reference reads 1\n" in text
+    assert "  history    Version history: Version | Date | Author" in text
+    assert "Version history: place front (set by willowbank-primary-school" in text and "1 entry shown;" in text
+    council = run("explain", "porthaven-city-council", "social-media").output
+    assert "place appendix (set by default), include inherited (set by default)" in council
+    assert "Running header" not in council  # none is set

@@ -64,6 +64,8 @@ SOFFICE_TIMEOUT = 180  # seconds for one conversion
 GREY = "555555"
 RULE = "A6A6A6"
 
+# the table of changes: a width (cm, scaled to the page) for each column resolve may give it
+HISTORY_WIDTHS = {"version": 1.8, "date": 3.4, "author": 3.4, "affected": 3.0, "summary": 6.8, "layer_name": 3.4}
 TEMPLATE_STYLES = {"Normal", "Title", "Subtitle", "heading 1", "heading 2", "heading 3", "TOC Heading", "header",
                    "footer"}  # python-docx template styles this writer redefines; the rest are removed
 
@@ -266,6 +268,7 @@ class _Builder:
         self._pstyle("Summary", "Normal", size=11, colour=GREY, after=10)
         self._pstyle("Banner", "Normal", after=8, box=(self.colour, "FFFFFF"))
         self._pstyle("Cover Detail", "Normal", left=Cm(4.5), hanging=Cm(4.5), after=2)
+        self._pstyle("Cover Heading", "Normal", bold=True, colour=self.colour, before=12, after=4, keep=True)
         self._pstyle("Heading 1", "Normal", size=14, bold=True, colour=self.colour, before=16, after=6,
                      left=S, hanging=S, keep=True, outline=0)
         self._pstyle("Heading 2", "Normal", size=BODY_SIZE.pt, bold=True, colour=self.colour, before=8, after=4,
@@ -496,6 +499,9 @@ class _Builder:
             self._detail(row.label, row.value)
         if f.approvals:
             self._table(("Stage", "Name", "Date"), f.approvals, widths=(7, 5.6, 4))
+        if f.history:
+            self._para("Cover Heading", f.history.caption)
+            self._history(f.history)
 
     def _detail(self, label: str, value):
         """A cover row: its label, a tab, its value (a string or a run of inlines)."""
@@ -659,17 +665,15 @@ class _Builder:
 
     # ---- tables -----------------------------------------------------------------------------
     def _changes(self):
-        rows = self.doc.changes
-        if not rows:
+        """The table of changes in its appendix."""
+        if self.doc.history is None or not self.doc.history.rows:
             self._para("Normal", "No changes have been recorded.")
             return
-        header = ["Date", "Paragraphs affected", "Summary"]
-        widths = [3.6, 3.6, 9.4]
-        if any(r.layer != "model" for r in rows):
-            header.append("Changed by")
-            widths = [3.4, 3.0, 6.8, 3.4]
-        self._table(header, [[format_date(r.date), r.affected, r.summary, r.layer_name][:len(header)] for r in rows],
-                    widths=widths)
+        self._history(self.doc.history)
+
+    def _history(self, h):
+        """A HistoryTable (columns, labels and cells computed by resolve), its columns sized by field."""
+        self._table([label for _, label in h.columns], h.rows, widths=[HISTORY_WIDTHS[key] for key, _ in h.columns])
 
     def _review_history(self):
         if not self.doc.review_history:

@@ -151,17 +151,16 @@ def data_table(caption: str, header: list, rows: list, cls: str, row_headers: bo
 
 
 def changes_table(doc: ResolvedPolicy) -> str:
-    if not doc.changes:
+    """The table of changes in its appendix."""
+    if doc.history is None or not doc.history.rows:
         return "<p>No changes have been recorded.</p>\n"
-    header = ["Date", "Paragraphs affected", "Summary"]
-    by_layer = any(c.layer != "model" for c in doc.changes)
-    if by_layer:
-        header.append("Changed by")
-    rows = []
-    for c in doc.changes:
-        row = [escape(format_date(c.date)), escape(c.affected), escape(c.summary)]
-        rows.append(row + [escape(c.layer_name)] if by_layer else row)
-    return data_table("Changes to this " + doc.kind + ", newest first", header, rows, "changes", row_headers=True)
+    return history_table(doc.history)
+
+
+def history_table(h) -> str:
+    """A HistoryTable (columns, labels and cells computed by resolve) as an HTML table."""
+    return data_table(h.caption, [escape(label) for _, label in h.columns],
+                      [[escape(c) for c in row] for row in h.rows], f"changes history-{h.place}", row_headers=True)
 
 
 def review_table(doc: ResolvedPolicy) -> str:
@@ -196,6 +195,7 @@ def front_matter(doc: ResolvedPolicy, ctx: RenderContext) -> dict:
         "next_review": format_date(f.next_review),
         "running_header": f.running_header,
         "running_footer": f.running_footer,
+        "history": Markup(history_table(f.history)) if f.history else "",
     }
 
 
