@@ -466,22 +466,23 @@ def _form(r: _Reader, v, line: int, what: str) -> tuple:
                   "'- tick: I agree'.")
             continue
         kind = kinds[0]
-        m = r.mapping(item, iline, f"a form {kind}", FORM_ITEMS[kind] | {kind})
+        item_what = f"a '{kind}' item of the form"
+        m = r.mapping(item, iline, item_what, FORM_ITEMS[kind] | {kind})
         label, options = "", ()
         if kind in ("choices", "table"):
-            options = _form_labels(r, m, kind, f"a form {kind}", 2 if kind == "choices" else 1, 100)
-            label = _form_label(r, m, "label", f"a form {kind}") or ""
+            options = _form_labels(r, m, kind, item_what, 2 if kind == "choices" else 1, 100)
+            label = _form_label(r, m, "label", item_what) or ""
         else:
-            label = _form_label(r, m, kind, f"a form {kind}", required=True)
+            label = _form_label(r, m, kind, item_what, required=True)
             if label is None:
                 continue
         date = "Date"
         if kind == "signature" and "date" in m:
-            date = None if m["date"] is False else _form_label(r, m, "date", "a form signature", required=True)
+            date = None if m["date"] is False else _form_label(r, m, "date", item_what, required=True)
             if m["date"] is True:
                 date = "Date"
-        columns = _form_labels(r, m, "columns", "a form table", 1, MAX_COLUMNS) if "columns" in m else ()
-        lines = r.integer(m, "lines", f"a form {kind}", *FORM_LINES) or 1
+        columns = _form_labels(r, m, "columns", item_what, 1, MAX_COLUMNS) if "columns" in m else ()
+        lines = r.integer(m, "lines", item_what, *FORM_LINES) or 1
         out.append(FormItem(kind, label, r.loc(iline), lines=lines, options=options, columns=columns, date=date))
     return tuple(out)
 
@@ -520,7 +521,7 @@ def _form_labels(r: _Reader, m: LMap, key: str, what: str, least: int, most: int
     if m.get(key) is not None and isinstance(m.get(key), LList) and not least <= len(pairs) <= most:
         hint = ("For a single statement to tick, write '- tick: ...'." if key == "choices" and len(pairs) == 1
                 else f"Give from {least} to {most}.")
-        r.err(m.line_of(key), f"'{key}' in {what} has {len(pairs)} labels", hint)
+        r.err(m.line_of(key), f"'{key}' in {what} has {len(pairs)} label{'s' * (len(pairs) != 1)}", hint)
     out = []
     for value, iline in pairs:
         if not isinstance(value, (str, int)) or isinstance(value, bool):
