@@ -230,3 +230,20 @@ def test_rules_are_errors_that_say_what_to_write(text, line, found):
 
 def test_form_table_plain_text_without_columns():
     assert blocks_text([Form((FormTable(((Text("Name"),),)),))]) == f"Name | {BLANK}"
+
+
+def test_diff_and_redline_see_a_changed_form(built, tmp_path):
+    """The redline's formatted runs spell the plain text exactly, and a form whose box grows is a
+    changed clause in `diff`."""
+    from policypack.diff import diff_policies
+    from policypack.redline_docx import _block_runs
+    root, _ = built
+    old = resolve(load_project(root, Report()), "demo-school", "demo", Report())
+    node = old.by_id()["app-form"]
+    assert "".join(t for t, _ in _block_runs(node.blocks)) == node.text
+    changed = tmp_path / "changed"
+    shutil.copytree(root, changed)
+    demo = changed / "policy_src" / "demo.yaml"
+    demo.write_text(demo.read_text(encoding="utf-8").replace("lines: 4", "lines: 6"), encoding="utf-8")
+    new = resolve(load_project(changed, Report()), "demo-school", "demo", Report())
+    assert [c.id for c in diff_policies(old, new).changed] == ["app-form"]
