@@ -16,7 +16,8 @@ from typing import Optional
 
 from . import numbering
 from .errors import Failed, Loc, Report, did_you_mean
-from .model import (DOC_KINDS, GENERATED, HISTORY_INCLUDES, HISTORY_PLACES, OPTIONAL_VALUES, ORG_KINDS, Change,
+from .model import (DOC_KINDS, FORM_LINES, GENERATED, HISTORY_INCLUDES, HISTORY_PLACES, OPTIONAL_VALUES, ORG_KINDS,
+                    Change, FormItem,
                     Insert, Library, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
 from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
 from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
@@ -33,7 +34,7 @@ MAX_TEMPLATE_FILES = 200
 SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend them
 
 NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
-             "guidance", "slot", "locked"}
+             "guidance", "slot", "locked", "form"}
 APPENDIX_KEYS = NODE_KEYS | {"generated"}
 ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
 ADOPTION_TEXT = {"body", "chair_title", "statement", "written_by", "version", "agreed_by", "author",
@@ -431,10 +432,109 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
                 child = _node(r, item, iline, "clause", library, in_library)
                 if child:
                     node.children.append(child)
+    if "form" in m:
+        node.form = _form(r, m.get("form"), m.line_of("form"), what)
     if node.text is None and not node.variants and not node.children and not node.slot and not node.generated \
-            and kind != "section":
+            and not node.form and kind != "section":
         r.err(m.line, f"{what} has no text", "Add 'text:', 'variants:' or sub-clauses, or mark it 'slot: true'.")
     return node
+
+
+# A form item is named by its kind's key, which holds its label (or its choices, or its rows);
+# the other keys it may have:
+FORM_ITEMS = {"field": {"lines"}, "signature": {"date"}, "tick": set(), "choices": {"label"},
+              "table": {"columns", "lines"}}
+FORM_EXAMPLE = ("form:\n  - field: Full name\n  - field: Reasons\n    lines: 4\n  - tick: I have read this policy\n"
+                "  - choices: [Approved, Not approved]\n  - table: [Name, Job title]\n  - signature: Signed")
+MAX_LABEL = 300  # characters in a form label
+MAX_COLUMNS = 6  # entry columns of a form table
+
+
+def _form(r: _Reader, v, line: int, what: str) -> tuple:
+    """`form:` on a node: a list of items, each named by its kind (FORM_ITEMS)."""
+    pairs = r.items(v, line, f"'form' in {what} must be a list of form items",
+                    "Write each item on a line of its own:\n" + FORM_EXAMPLE)
+    if pairs is None:
+        return ()
+    if not pairs:
+        r.err(line, f"'form' in {what} is empty", "Add form items, or delete the 'form:' line.")
+    out = []
+    for item, iline in pairs:
+        kinds = [k for k in FORM_ITEMS if isinstance(item, LMap) and k in item]
+        if len(kinds) != 1:
+            keys = list(item) if isinstance(item, LMap) else []
+            guess = next((did_you_mean(k, FORM_ITEMS) for k in keys if did_you_mean(k, FORM_ITEMS)), "")
+            r.err(iline, f"a form item in {what} needs exactly one of " + ", ".join(FORM_ITEMS)
+                  + (f" (it has {' and '.join(kinds)})" if kinds else ""),
+                  (guess + " " if guess else "") + "Start each item with its kind, e.g. '- field: Full name' or "
+                  "'- tick: I agree'.")
+            continue
+        kind = kinds[0]
+        item_what = f"a '{kind}' item of the form"
+        m = r.mapping(item, iline, item_what, FORM_ITEMS[kind] | {kind})
+        label, options = "", ()
+        if kind in ("choices", "table"):
+            options = _form_labels(r, m, kind, item_what, 2 if kind == "choices" else 1, 100)
+            label = _form_label(r, m, "label", item_what) or ""
+        else:
+            label = _form_label(r, m, kind, item_what, required=True)
+            if label is None:
+                continue
+        date = "Date"
+        if kind == "signature" and "date" in m:
+            date = None if m["date"] is False else _form_label(r, m, "date", item_what, required=True)
+            if m["date"] is True:
+                date = "Date"
+        columns = _form_labels(r, m, "columns", item_what, 1, MAX_COLUMNS) if "columns" in m else ()
+        lines = r.integer(m, "lines", item_what, *FORM_LINES) or 1
+        out.append(FormItem(kind, label, r.loc(iline), lines=lines, options=options, columns=columns, date=date))
+    return tuple(out)
+
+
+def _form_label(r: _Reader, m: LMap, key: str, what: str, required: bool = False) -> Optional[str]:
+    """One line of text (Markdown with variables): a form item's label."""
+    if m.get(key) is None:
+        if required:
+            r.err(m.line_of(key), f"'{key}' in {what} has no text",
+                  f"Write what the form asks for after '{key}:', e.g. '{key}: Full name'.")
+        return None
+    text = r.text(m, key, what)
+    if text is None:
+        return None
+    return _checked_label(r, text, m.line_of(key), f"'{key}' in {what}")
+
+
+def _checked_label(r: _Reader, text: str, line: int, what: str) -> Optional[str]:
+    if not text.strip():
+        r.err(line, f"{what} is empty", "Write the label, e.g. 'Full name', or delete the item.")
+        return None
+    if "\n" in text.strip():
+        r.err(line, f"{what} must be one line", "A label is a short line; put longer wording in the clause's text.")
+        return None
+    if len(text) > MAX_LABEL:
+        r.err(line, f"{what} is {len(text)} characters long", f"Keep a label under {MAX_LABEL} characters; put "
+              "longer wording in the clause's text.")
+        return None
+    return text.strip()
+
+
+def _form_labels(r: _Reader, m: LMap, key: str, what: str, least: int, most: int) -> tuple:
+    """A list of labels: a form's choices, a table's rows or its entry columns' headings."""
+    pairs = r.items(m.get(key), m.line_of(key), f"'{key}' in {what} must be a list of labels",
+                    f"Write '{key}: [First, Second]', or one '- label' line for each.") or []
+    if m.get(key) is not None and isinstance(m.get(key), LList) and not least <= len(pairs) <= most:
+        hint = ("For a single statement to tick, write '- tick: ...'." if key == "choices" and len(pairs) == 1
+                else f"Give from {least} to {most}.")
+        r.err(m.line_of(key), f"'{key}' in {what} has {len(pairs)} label{'s' * (len(pairs) != 1)}", hint)
+    out = []
+    for value, iline in pairs:
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            r.err(iline, f"an item of '{key}' in {what} must be text", "Write the label as plain text.")
+            continue
+        label = _checked_label(r, str(value), iline, f"an item of '{key}' in {what}")
+        if label is not None:
+            out.append(label)
+    return tuple(out)
 
 
 def _text_line(m: LMap, key: str) -> int:

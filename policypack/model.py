@@ -58,6 +58,7 @@ class Node:
     locked: bool = False
     generated: Optional[str] = None  # changes | review-history (appendices only)
     provenance: Provenance = field(default_factory=Provenance)
+    form: tuple = ()  # FormItem: a form to fill in, after the text
 
     def walk(self):
         yield self
@@ -76,6 +77,21 @@ class Node:
             text, loc = self.variants[self.variant]
             return text, loc
         return self.text, self.text_loc
+
+
+@dataclass(frozen=True)
+class FormItem:
+    """One item of a node's `form:` as written: `label` is Markdown with variables (for choices,
+    the optional lead-in), `options` the choices' or a table's row labels, `columns` the headings
+    of a table's entry columns, `date` the label of the date line beside a signature (None: none)."""
+
+    kind: str  # field | signature | tick | choices | table
+    label: str
+    loc: Loc
+    lines: int = 1
+    options: tuple = ()
+    columns: tuple = ()
+    date: Optional[str] = None
 
 
 @dataclass
@@ -284,7 +300,63 @@ class Table:
     rows: tuple  # rows: tuples of cells
 
 
-Block = Union[Para, ListBlock, Table]
+# ---- forms: declarations and approval forms, filled in on paper --------------------------------
+# Labels are runs of inlines. Space to write is measured in lines of LINE_MM millimetres, the same
+# in the PDF (print CSS) and the DOCX (exact row heights).
+FORM_LINES = (1, 30)  # the writing space a field or table row may have, in lines
+LINE_MM = 8  # one line of writing space on paper
+BLANK = "__________"  # a space to write, as plain text shows it (diff, redline)
+TICK_BOX = "\u2610"  # a box to tick, in every format
+
+
+@dataclass(frozen=True)
+class FormField:
+    """A label and space to write: a line (`lines` 1) or a box `lines` lines high. With no label,
+    a bare writing line (what a line of underscores in clause text becomes)."""
+
+    label: tuple
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class FormSignature:
+    """A signature line and, beside it, a date line (`date` is its label; () for none)."""
+
+    label: tuple
+    date: tuple = ()
+
+
+@dataclass(frozen=True)
+class FormTick:
+    """A statement with a box to tick."""
+
+    label: tuple
+
+
+@dataclass(frozen=True)
+class FormChoices:
+    """A lead-in (may be empty) and choices, each with a box to tick."""
+
+    label: tuple
+    options: tuple  # runs of inlines
+
+
+@dataclass(frozen=True)
+class FormTable:
+    """Rows of a label and empty entry cells, `lines` lines high. `columns` heads the entry
+    columns; with none, one entry column and no header row."""
+
+    rows: tuple  # runs of inlines
+    columns: tuple = ()
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class Form:
+    items: tuple
+
+
+Block = Union[Para, ListBlock, Table, Form]
 
 
 def inline_text(inlines) -> str:
@@ -316,7 +388,39 @@ def block_lines(blocks, inlines, literal, join):
         elif isinstance(b, Table):
             for row in (b.header,) + tuple(b.rows):
                 lines.append(join(literal(" | "), [inlines(c) for c in row]))
+        elif isinstance(b, Form):
+            lines += form_lines(b, inlines, literal, join)
     return join(literal("\n"), lines)
+
+
+def form_lines(form: Form, inlines, literal, join) -> list:
+    """A form as plain-text lines (pieces made as `block_lines` makes them): "Label: ____", a
+    box of several lines "Label: ____ (4 lines)", "☐ Statement", "Decision: ☐ Yes  ☐ No", a
+    table's rows "Name | ____", a signature "Signed: ____  Date: ____"."""
+    def blank(label, lines=1):
+        space = literal(BLANK + (f" ({lines} lines)" if lines > 1 else ""))
+        return join(literal(""), [inlines(label), literal(": "), space]) if label else space
+
+    def box(label):
+        return join(literal(""), [literal(TICK_BOX + " "), inlines(label)])
+
+    out = []
+    for item in form.items:
+        if isinstance(item, FormField):
+            out.append(blank(item.label, item.lines))
+        elif isinstance(item, FormSignature):
+            out.append(join(literal("  "), [blank(item.label)] + ([blank(item.date)] if item.date else [])))
+        elif isinstance(item, FormTick):
+            out.append(box(item.label))
+        elif isinstance(item, FormChoices):
+            choices = join(literal("  "), [box(o) for o in item.options])
+            out.append(join(literal(": "), [inlines(item.label), choices]) if item.label else choices)
+        elif isinstance(item, FormTable):
+            cells = [literal(BLANK + (f" ({item.lines} lines)" if item.lines > 1 else ""))] * max(1, len(item.columns))
+            if item.columns:
+                out.append(join(literal(" | "), [literal("")] + [inlines(c) for c in item.columns]))
+            out += [join(literal(" | "), [inlines(r)] + cells) for r in item.rows]
+    return out
 
 
 def blocks_text(blocks) -> str:

@@ -19,8 +19,8 @@ from .errors import Loc, Report, did_you_mean
 from .layer import Layered, apply_layers
 from .lint import lint_copy, lint_text
 from .names import NameFinder
-from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
-                    blocks_text)
+from .model import (Approval, Branding, ChangeRow, Form, FormChoices, FormField, FormSignature, FormTable, FormTick,
+                    Node, OrgInfo, Para, Project, ResolvedPolicy, RNode, Text, XRef, blocks_text)
 from .sandbox import CLAUSE_OUTPUT, CLAUSE_STEPS, BoundedEnvironment, BoundedErrors, NotText
 
 # what an organisation chooses for a clause once for all its policies: (the choice, how to say it)
@@ -396,9 +396,44 @@ class _Resolver:
             elif not text:
                 text = SLOT_PLACEHOLDER.format(what=node.title or node.id)
         if not text:
-            return []
+            return self._form(node)
         lint_text(text, loc or node.loc, what, self.leaf, self.report)
-        return self._markdown(text, loc or node.loc, what)
+        return self._markdown(text, loc or node.loc, what) + self._form(node)
+
+    def _form(self, node: Node) -> list:
+        """The node's form as one Form block (after its text), its labels rendered as clause text is."""
+        if not node.form:
+            return []
+        what = f"the form of {node.kind} '{node.id}'"
+
+        def label(text, item):
+            return self._one_line(text, item.loc, what) if text else ()
+
+        items = []
+        for item in node.form:
+            many = tuple(label(t, item) for t in item.options)
+            if item.kind == "field":
+                items.append(FormField(label(item.label, item), item.lines))
+            elif item.kind == "signature":
+                items.append(FormSignature(label(item.label, item), label(item.date, item)))
+            elif item.kind == "tick":
+                items.append(FormTick(label(item.label, item)))
+            elif item.kind == "choices":
+                items.append(FormChoices(label(item.label, item), many))
+            elif item.kind == "table":
+                items.append(FormTable(many, tuple(label(t, item) for t in item.columns), item.lines))
+        return [Form(tuple(items))]
+
+    def _one_line(self, text: str, loc: Loc, what: str) -> tuple:
+        """Markdown with variables and ref() that must make one paragraph: its inlines."""
+        lint_text(text, loc, what, self.leaf, self.report)
+        blocks = self._markdown(text, loc, what)
+        if len(blocks) == 1 and isinstance(blocks[0], Para):
+            return tuple(blocks[0].inlines)
+        if blocks:
+            self.report.error(loc, f"a label in {what} must be one line of text",
+                              "A label is a few words: write lists, tables and longer wording in the clause's text.")
+        return (Text(" ".join(blocks_text(blocks).split())),) if blocks else ()
 
     # ---- the rest --------------------------------------------------------------------------
     def _changes(self, entries: list) -> list:

@@ -38,8 +38,8 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 from lxml import etree
 
-from ..model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text,
-                     XRef, list_marker)
+from ..model import (LINE_MM, TICK_BOX, Break, Code, Emph, Form, FormChoices, FormField, FormSignature, FormTable,
+                     FormTick, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text, XRef, list_marker)
 from ..load import MAX_LOGO, read_regular
 from ..write import deterministic_zip
 from . import RenderContext, format_date, schools_dir
@@ -287,6 +287,7 @@ class _Builder:
             self._pstyle(f"List Item {depth}", "Normal", left=text, hanging=LIST_STEP, after=3)
             self._pstyle(f"List Text {depth}", "Normal", left=text, after=3)
         self._pstyle("Table Text", "Normal", before=2, after=2)
+        self._form_styles()
         self._pstyle("Key Message", "Normal", after=4)
         self._pstyle("Notice", "Normal", bold=True, before=10, after=10, box=(_hex(b.accent), _tint(b.accent, 0.92)))
         for name in ("Header", "Footer"):
@@ -495,6 +496,8 @@ class _Builder:
                 self._list(b, 1, 0)
             elif isinstance(b, Table):
                 self._table(b.header, b.rows)
+            elif isinstance(b, Form):
+                self._form(b)
         for row in f.adoption + f.details:
             self._detail(row.label, row.value)
         if f.approvals:
@@ -567,6 +570,8 @@ class _Builder:
                     self._list(b, 1, -(NUMBER_COLUMN + LIST_INSET))
                 elif isinstance(b, Table):
                     self._table(b.header, b.rows)
+                elif isinstance(b, Form):
+                    self._form(b)
         finally:
             self.body, self.width = self.d._body, TEXT_WIDTH
         cell._tc.remove(placeholder)
@@ -622,6 +627,8 @@ class _Builder:
                 self._list(b, 1, (level - 2) * NUMBER_COLUMN)
             elif isinstance(b, Table):
                 self._table(b.header, b.rows, indent=(level - 1) * NUMBER_COLUMN)
+            elif isinstance(b, Form):
+                self._form(b, indent=(level - 1) * NUMBER_COLUMN)
 
     def _list(self, lst: ListBlock, depth: int, shift, lead: Optional[RNode] = None):
         """A list; `lead`: the clause the list opens, whose number starts the first item's line."""
@@ -641,6 +648,8 @@ class _Builder:
                     self._list(b, depth + 1, shift)
                 elif isinstance(b, Table):
                     self._table(b.header, b.rows, indent=NUMBER_COLUMN + LIST_INSET + depth * LIST_STEP + shift)
+                elif isinstance(b, Form):
+                    self._form(b, indent=NUMBER_COLUMN + LIST_INSET + depth * LIST_STEP + shift)
 
     def _lead(self, p, n: RNode, shift):
         """Put clause `n`'s number and bookmark at the start of list item `p` (a level-1 list item
@@ -723,6 +732,112 @@ class _Builder:
                     self._inlines(p, value, bold=(r == 0))
         self._para("Table Text")  # Word needs a paragraph between a table and what follows
 
+    # ---- forms: label cells and empty entry cells, one line LINE_MM high -----------------------
+    def _form_styles(self):
+        self._pstyle("Form Label", "Normal", bold=True, before=6, after=2, keep=True)
+        self._pstyle("Form Cell", "Normal", before=0, after=2)
+        self._pstyle("Form Tick", "Normal", left=FORM_TICK, hanging=FORM_TICK, before=4, after=4)
+        self._pstyle("Form Choices", "Normal", before=4, after=4)
+        self._pstyle("Form Space", "Normal", size=6, before=0, after=0)
+
+    def _form(self, form: Form, indent=0):
+        layout = {FormField: self._form_field, FormSignature: self._form_signature, FormTick: self._form_tick,
+                  FormChoices: self._form_choices, FormTable: self._form_table}
+        for item in form.items:
+            layout[type(item)](item, indent)
+
+    def _form_field(self, f: FormField, indent):
+        if f.lines > 1:  # the label above a box of the exact height
+            if f.label:
+                self._inlines(self._form_para("Form Label", indent), f.label)
+            box = self._form_grid([[None]], [1], indent, f.lines, exact=True)
+            _cell_borders(box.cell(0, 0), ("top", "left", "bottom", "right"))
+        elif f.label:
+            grid = self._form_grid([[f.label, None]], [FORM_LABEL_CM, TEXT_WIDTH / Cm(1) - FORM_LABEL_CM], indent, 1)
+            _cell_borders(grid.cell(0, 1), ("bottom",))
+        else:  # a bare writing line (a line of underscores in the text)
+            _cell_borders(self._form_grid([[None]], [1], indent, 1).cell(0, 0), ("bottom",))
+
+    def _form_signature(self, f: FormSignature, indent):
+        cells, widths = [f.label, None], [FORM_LABEL_CM, 7.0]
+        if f.date:
+            cells, widths = cells + [f.date, None], widths + [1.6, 3.6]
+        grid = self._form_grid([cells], widths, indent, 1)
+        for k in range(1, len(cells), 2):
+            _cell_borders(grid.cell(0, k), ("bottom",))
+
+    def _form_tick(self, f: FormTick, indent):
+        p = self._form_para("Form Tick", indent)
+        self._run(p, TICK_BOX + "\t")
+        self._inlines(p, f.label)
+
+    def _form_choices(self, f: FormChoices, indent):
+        p = self._form_para("Form Choices", indent)
+        if f.label:
+            self._inlines(p, f.label, bold=True)
+        for k, option in enumerate(f.options):
+            self._run(p, ("\u2003" if k or f.label else "") + TICK_BOX + " ")
+            self._inlines(p, option)
+
+    def _form_table(self, t: FormTable, indent):
+        entries = max(1, len(t.columns))
+        rows = ([[()] + list(t.columns)] if t.columns else []) + [[r] + [None] * entries for r in t.rows]
+        grid = self._form_grid(rows, [6.0] + [10.6 / entries] * entries, indent, t.lines, header=bool(t.columns),
+                               align="top")
+        for row in grid.rows:
+            for cell in row.cells:
+                _cell_borders(cell, ("top", "left", "bottom", "right"))
+
+    def _form_para(self, style: str, indent):
+        p = self._para(style)
+        if indent:
+            pf = p.paragraph_format
+            pf.left_indent = (p.style.paragraph_format.left_indent or 0) + indent
+        return p
+
+    def _form_grid(self, rows, widths, indent, lines: int, exact: bool = False, header: bool = False,
+                   align: str = "bottom"):
+        """A borderless table for a form item: `rows` of cells (runs of inlines, or None for an
+        entry cell), columns in proportion to `widths`, rows `lines` lines high (at least, or
+        `exact`ly: a box to write in), labels `align`ed on the line or at the top; then a small paragraph, so two tables never merge."""
+        available = self.width - indent
+        table = BlockItemContainer.add_table(self.body, len(rows), len(widths), available)
+        cols = [int(available * w / sum(widths)) for w in widths]
+        tbl_pr = table._tbl.tblPr
+        width = tbl_pr.find(qn("w:tblW"))
+        width.set(qn("w:w"), str(int(available / 635)))
+        width.set(qn("w:type"), "dxa")
+        look = tbl_pr.find(qn("w:tblLook"))
+        if indent:
+            look.addprevious(parse_xml(f'<w:tblInd {nsdecls("w")} w:w="{int(indent / 635)}" w:type="dxa"/>'))
+        look.addprevious(parse_xml(f'<w:tblBorders {nsdecls("w")}>' + "".join(
+            f'<w:{side} w:val="nil"/>' for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+            + "</w:tblBorders>"))
+        look.addprevious(parse_xml(f'<w:tblLayout {nsdecls("w")} w:type="fixed"/>'))
+        for gc, w in zip(table._tbl.tblGrid.gridCol_lst, cols):
+            gc.w = w
+        height = form_height(lines)
+        for r, cells in enumerate(rows):
+            row = table.rows[r]
+            trpr = row._tr.get_or_add_trPr()
+            trpr.append(parse_xml(f'<w:cantSplit {nsdecls("w")}/>'))
+            if header and r == 0:
+                trpr.append(parse_xml(f'<w:tblHeader {nsdecls("w")}/>'))
+            else:
+                trpr.append(parse_xml(f'<w:trHeight {nsdecls("w")} w:val="{height}" '
+                                      f'w:hRule="{"exact" if exact else "atLeast"}"/>'))
+            for c, value in enumerate(cells):
+                cell = row.cells[c]
+                cell.width = cols[c]
+                p = cell.paragraphs[0]
+                p.style = self.d.styles["Form Cell"]
+                if value:
+                    self._inlines(p, value, bold=True)
+                if not (header and r == 0):
+                    cell._tc.get_or_add_tcPr().append(parse_xml(f'<w:vAlign {nsdecls("w")} w:val="{align}"/>'))
+        self._para("Form Space")
+        return table
+
     # ---- header, footer, properties ----------------------------------------------------------
     def _running_header_footer(self):
         s = self.d.sections[0]
@@ -787,6 +902,27 @@ def _svg_to_png(svg: bytes, root: Path) -> Optional[bytes]:
                               input=pdf, capture_output=True, check=True, timeout=60).stdout
     except subprocess.SubprocessError:
         return None
+
+
+FORM_LABEL_CM = 5.0  # the label column of a form's fields and signatures
+FORM_TICK = Cm(0.7)  # a tick box, then the statement
+
+
+def form_height(lines: int) -> int:
+    """The height of `lines` lines of writing space in twips (model.LINE_MM each)."""
+    return round(lines * LINE_MM / 25.4 * 1440)
+
+
+def _cell_borders(cell, sides):
+    """Draw these sides of a cell: the line to write on, or the box."""
+    tcpr = cell._tc.get_or_add_tcPr()
+    borders = parse_xml(f'<w:tcBorders {nsdecls("w")}>' + "".join(
+        f'<w:{side} w:val="single" w:sz="6" w:space="0" w:color="000000"/>' for side in sides) + "</w:tcBorders>")
+    width = tcpr.find(qn("w:tcW"))
+    if width is not None:
+        width.addnext(borders)  # tcBorders follows tcW (and gridSpan) in the schema
+    else:
+        tcpr.insert(0, borders)
 
 
 def _no_number_column(p):

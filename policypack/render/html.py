@@ -32,8 +32,9 @@ from markupsafe import Markup, escape
 
 from ..errors import Loc, Report, describe_exception
 from ..load import MAX_LOGO, MAX_TEMPLATE, read_regular
-from ..model import (Branding, Break, Code, Emph, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong,
-                     Table, Text, XRef, list_marker)
+from ..model import (TICK_BOX, Branding, Break, Code, Emph, Form, FormChoices, FormField, FormSignature, FormTable,
+                     FormTick, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong, Table, Text, XRef,
+                     list_marker)
 from ..sandbox import render_bounded
 from ..sanitize import assemble, clean_html, take_apart
 from . import RenderContext, format_date, schools_dir
@@ -67,6 +68,14 @@ class BodyRenderer:
             Para: lambda b: f"<p>{self.render_inlines(b.inlines)}</p>\n",
             ListBlock: self.list_block,
             Table: self.table,
+            Form: lambda b: f'<div class="form">\n{self.render_blocks(b.items)}</div>\n',
+            FormField: self.form_field,
+            FormSignature: lambda i: (f'<p class="form-signature">{self.form_line(i.label)}'
+                                      f'{self.form_line(i.date, "date") if i.date else ""}</p>\n'),
+            FormTick: lambda i: f'<p class="form-tick">{self.tick(i.label)}</p>\n',
+            FormChoices: lambda i: (f'<div class="form-choices">{self.form_label(i.label)}<ul>'
+                                    + "".join(f"<li>{self.tick(o)}</li>" for o in i.options) + "</ul></div>\n"),
+            FormTable: self.form_table,
         }
         self.where = ""  # the clause being rendered, for table captions
         self.narrow = set()  # clause levels below 2 whose labels are all short ("(a)", "12"): less indent
@@ -91,6 +100,30 @@ class BodyRenderer:
     def table(self, t: Table) -> str:
         return data_table(f"Table in {self.where}", [self.render_inlines(c) for c in t.header],
                           [[self.render_inlines(c) for c in row] for row in t.rows], "text-table")
+
+    # ---- forms: boxes and lines drawn by style.css, at their full height on paper --------------
+    def form_label(self, label) -> str:
+        return f'<span class="form-label">{self.render_inlines(label)}</span>' if label else ""
+
+    def form_line(self, label, cls: str = "") -> str:
+        """A label and a line to write on beside it."""
+        return f'{self.form_label(label)}<span class="write-line{" " + cls if cls else ""}"></span>'
+
+    def tick(self, label) -> str:
+        return f'<span class="tick-box">{TICK_BOX}</span> {self.render_inlines(label)}'
+
+    def form_field(self, f: FormField) -> str:
+        if f.lines == 1:
+            return f'<p class="form-field">{self.form_line(f.label)}</p>\n'
+        return (f'<div class="form-field">{self.form_label(f.label)}<div class="write-box lines-{f.lines}">'
+                + '<span class="write-row"></span>' * f.lines + "</div></div>\n")
+
+    def form_table(self, t: FormTable) -> str:
+        header = [""] + [self.render_inlines(c) for c in t.columns] if t.columns else []
+        entry = '<span class="write-row"></span>' * t.lines
+        return data_table(f"Form in {self.where}", header,
+                          [[self.render_inlines(r)] + [entry] * max(1, len(t.columns)) for r in t.rows],
+                          "form-table", row_headers=True)
 
     # ---- the clause tree -------------------------------------------------------------------
     def render_nodes(self, doc: ResolvedPolicy) -> str:
