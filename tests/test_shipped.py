@@ -83,13 +83,14 @@ def test_review_statuses_of_the_examples_flip_at_their_due_dates():
 
 
 def test_explain_shows_provenance_options_and_guidance():
-    data = json.loads(run("explain", "little-acorns-nursery-school", "social-media", "--json").output)
-    rows = {r["id"]: r for r in data["outline"]}
-    phones = rows["personal-phones"]
+    aup = json.loads(run("explain", "little-acorns-nursery-school", "acceptable-use", "--json").output)
+    phones = {r["id"]: r for r in aup["outline"]}["personal-phones"]
     assert phones["variant"] == "not-on-site" and phones["layer"] == "little-acorns-nursery-school"
     assert phones["variants"] == ["allowed-at-breaks", "not-on-site", "with-permission"] and phones["guidance"]
+    data = json.loads(run("explain", "little-acorns-nursery-school", "social-media", "--json").output)
+    rows = {r["id"]: r for r in data["outline"]}
     assert rows["porthaven-terms"]["layer"] == "porthaven-city-council" and rows["porthaven-terms"]["outside_slots"]
     assert rows["local-support-contacts"]["slot"] and not rows["local-support-contacts"]["outside_slots"]
     assert [c["id"] for c in data["consultation"]] == ["porthaven-terms"]
-    text = run("explain", "little-acorns-nursery-school", "social-media", "--guidance").output
+    text = run("explain", "little-acorns-nursery-school", "acceptable-use", "--guidance").output
     assert "| variants: allowed-at-breaks, not-on-site, with-permission." in text
