@@ -45,5 +45,5 @@ def test_pdf_and_docx_number_paragraphs_alike(out, org, policy, style):
     stop = next((n.heading for n in DOCS[org, policy].appendices if n.generated), "")
     from_pdf = pdf_paragraph_numbers(out / org / f"{policy}.pdf", stop)
     from_docx = docx_paragraph_numbers(out / org / f"{policy}.docx", stop)
-    assert len(from_pdf) > 100
+    assert len(from_pdf) > 50  # every shipped policy has more numbered paragraphs than this
     assert from_pdf == from_docx
