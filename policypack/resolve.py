@@ -29,7 +29,7 @@ CHOICES = (
     (lambda n: n.enabled if n.optional else None, lambda v: "switched on" if v else "switched off"),
     (lambda n: n.current_text()[0], lambda v: "worded differently"),
 )
-BUILTIN_VARIABLES = ("organisation", "organisation_kind", "policy_title", "policy_kind")
+BUILTIN_VARIABLES = ("organisation", "organisation_kind", "policy_title", "policy_kind", "policies")
 SLOT_PLACEHOLDER = "[To be completed by each school: {what}]"
 
 
@@ -236,6 +236,7 @@ class _Resolver:
                                   "Delete this variable: it always holds the name of the organisation or policy.")
                 continue
             ctx[name] = value
+        ctx.update(policies=tuple(self.project.published(self.org.id)))  # ids: {% if 'x' in policies %}
         ctx.update(organisation=self.org.name, organisation_kind=self.org.kind.replace("-", " "),
                    policy_title=self.layered.fields["title"][0], policy_kind=self.layered.fields["kind"][0])
         return ctx
@@ -349,7 +350,7 @@ class _Resolver:
                               + ", ".join(published) + ".")
         else:
             other = self._other_policy(pid)
-            if cid not in other.numbers:
+            if cid and cid not in other.numbers:
                 where = "has switched off" if cid in other.off else \
                     f"removed by '{other.layered.removed[cid][0]}'" if cid in other.layered.removed else None
                 ids = [n.id for n in other.layered.policy.walk()]
@@ -377,6 +378,8 @@ class _Resolver:
     def _xref(self, target: str, loc: Loc) -> Optional[XRef]:
         pid, _, cid = target.rpartition(":")
         other = self._other_policy(pid) if pid else self
+        if pid and other and not cid:  # 'policy-id:' names the policy itself: its title, linked
+            return XRef(target=target, anchor="", label=other.title, policy=pid)
         rnode = other.numbers.get(cid) if other else None
         if rnode is None:
             return None  # already reported when the template ran

@@ -143,3 +143,19 @@ def test_a_renumbering_in_one_policy_shows_in_the_other(tmp_path):
     d = diff_policies(old, new)
     changed = {c.id: c for c in d.changed}
     assert "see-conduct" in changed and not changed["see-conduct"].refs_only
+
+
+def test_a_whole_policy_is_named_by_its_title_and_linked_when_published(tmp_path):
+    """`ref('conduct:')` prints the other policy's title as the organisation publishes it and links
+    to its file; `policies` lets text fall back to plain words where the pack lacks that policy."""
+    text = "Read {% if 'conduct' in policies %}{{ ref('conduct:') }}{% else %}the conduct rules{% endif %}."
+    root = make(tmp_path / "p", "    conduct:\n      title: Staff conduct online\n", text=text)
+    assert resolved(root).by_id()["see-conduct"].text.replace("\u00a0", " ") == "Read Staff conduct online."
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["build", "--root", str(root), "--out", str(out), "--format", "html"]).exit_code == 0
+    assert '<a class="xref" href="conduct.html">Staff conduct online</a>' in (out / "demo-school" / "demo.html").read_text()
+    la = root / "schools" / "demo-la.yaml"
+    la.write_text(la.read_text().replace("    conduct: {}", ""))
+    school = root / "schools" / "demo-school.yaml"
+    school.write_text(school.read_text().replace("    conduct:\n      title: Staff conduct online\n", ""))
+    assert resolved(root).by_id()["see-conduct"].text == "Read the conduct rules."

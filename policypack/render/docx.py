@@ -423,9 +423,9 @@ class _Builder:
                     link = self._hyperlink(p, **{"r:id": p.part.relate_to(x.href, RT.HYPERLINK, is_external=True)})
                 self._inlines(p, x.children, link, bold, italic)
             elif isinstance(x, XRef) and x.policy and into is None:  # the other policy's file, beside this one
+                at = {"w:anchor": bookmark_name(x.anchor)} if x.anchor else {}
                 link = self._hyperlink(p, **{"r:id": p.part.relate_to(f"{x.policy}.docx", RT.HYPERLINK,
-                                                                      is_external=True),
-                                             "w:anchor": bookmark_name(x.anchor)})
+                                                                      is_external=True), **at})
                 self._run(p, x.label, link, bold, italic, "Hyperlink")
             elif isinstance(x, XRef) and x.anchor in self.known_anchors and into is None:
                 link = self._hyperlink(p, **{"w:anchor": bookmark_name(x.anchor)})

@@ -82,7 +82,9 @@ class BodyRenderer:
 
     def xref_href(self, x: XRef) -> str:
         """'#anchor', or 'other-policy.html#anchor' for a clause of another policy of the pack."""
-        return escape(f"{x.policy}.{self.link_format}#{x.anchor}" if x.policy else f"#{x.anchor}")
+        if x.policy:
+            return escape(f"{x.policy}.{self.link_format}" + (f"#{x.anchor}" if x.anchor else ""))
+        return escape(f"#{x.anchor}")
 
     def render_inlines(self, inlines) -> str:
         return "".join(self.rules[type(i)](i) for i in inlines)
