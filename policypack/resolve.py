@@ -123,9 +123,9 @@ class _Resolver:
     def run(self) -> ResolvedPolicy:
         lp = self.layered
         policy = lp.policy
-        sections = [self._number(n, 1, [i]) for i, n in enumerate(self._enabled(policy.sections), 1)]
+        outline, sections, part_appendices = self._parts(self._enabled(policy.sections))
         generated_data = {"changes": lp.changes, "review-history": lp.review_history}
-        shown = [n for n in policy.appendices if not n.generated or generated_data[n.generated]]
+        shown = [n for n in part_appendices + policy.appendices if not n.generated or generated_data[n.generated]]
         appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
         self.context = self._context()
         sources = {n.id: n for n in policy.walk()}
@@ -133,6 +133,9 @@ class _Resolver:
             src = sources[rnode.id]
             rnode.title = self._render_inline(src.title, src.loc, f"the title of '{src.id}'") if src.title else None
             rnode.blocks = numbering.list_styles(self._blocks_for(src), self.scheme.list_formats())
+        for part in [n for n in outline if n.kind == "part"]:
+            src = sources[part.id]
+            part.title = self._render_inline(src.title, src.loc, f"the title of part '{src.id}'")
         field = lambda k: lp.fields.get(k, (None, None, None))  # noqa: E731
         key_message = []
         if field("key_message")[0]:
@@ -163,6 +166,7 @@ class _Resolver:
             branding=self._branding(),
             consultation=list(lp.consultation),
             model_revision=self.org.model_revision,
+            outline=outline,
         )
         last = lp.review.get("last_reviewed")
         doc.last_reviewed = dt.date.fromisoformat(last) if last else None
@@ -185,6 +189,28 @@ class _Resolver:
                 for sub in n.walk():
                     self.off[sub.id] = n
         return out
+
+    def _parts(self, tops: list) -> tuple:
+        """(outline, sections, appendices of the parts) from the enabled top-level items: sections
+        number on across parts; a part is labelled by the scheme ("Part 2") and holds its enabled
+        sections. `outline` is empty when there are no parts."""
+        outline, sections, appendices = [], [], []
+        for top in tops:
+            if top.kind != "part":
+                sections.append(self._number(top, 1, [len(sections) + 1]))
+                outline.append(sections[-1])
+                continue
+            number, label = self.numberer.part(sum(1 for n in outline if n.kind == "part") + 1)
+            part = RNode(id=top.id, kind="part", level=0, number=number, label=label, ref=label,
+                         anchor=f"c-{top.id}", title=top.title, blocks=[], children=[],
+                         provenance=top.provenance, guidance=top.guidance)
+            self.numbers[top.id] = part
+            for child in self._enabled([c for c in top.children if c.kind == "section"]):
+                sections.append(self._number(child, 1, [len(sections) + 1]))
+                part.children.append(sections[-1])
+            appendices += [c for c in top.children if c.kind == "appendix"]
+            outline.append(part)
+        return (outline if any(n.kind == "part" for n in outline) else []), sections, appendices
 
     def _number(self, node: Node, level: int, path: list, appendix: bool = False, parent_ref: str = "") -> RNode:
         path = path[:-1] + [self.numberer.counter(level, path[-1], appendix)]  # a running count, if the scheme says
