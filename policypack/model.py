@@ -515,7 +515,7 @@ class ResolvedPolicy:
             yield from top.walk()
 
     def by_id(self) -> dict:
-        return {n.id: n for n in self.walk()}
+        return {n.id: n for n in self.walk_outline()}
 
     def review_status(self, as_of: dt.date) -> str:
         return review_status(self.next_review, as_of)

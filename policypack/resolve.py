@@ -378,7 +378,7 @@ class _Resolver:
         if not foreign:
             return
         places = [(f"{n.kind} '{n.id}'", sources[n.id].provenance.loc or sources[n.id].loc,
-                   (n.title or "") + "\n" + blocks_text(n.blocks)) for n in doc.walk()]
+                   (n.title or "") + "\n" + blocks_text(n.blocks)) for n in doc.walk_outline()]
         fields = self.layered.fields
         places += [("the title", fields["title"][1], doc.title),
                    ("the key message", fields["key_message"][1], blocks_text(doc.key_message))]
