@@ -242,7 +242,8 @@ def explain(root, school, policy, as_json, guidance):
         echo_json(json.dumps({"organisation": school, "policy": policy, "numbering": doc.numbering,
                                "title": doc.title, "outline": rows,
                                "consultation": [{"layer": l, "action": a, "id": i, "at": str(loc)}
-                                                for l, a, i, loc in doc.consultation]},
+                                                for l, a, i, loc in doc.consultation],
+                               **_document_control(project, doc)},
                               indent=2, ensure_ascii=False))
     else:
         echo(f"{doc.title} for {doc.org.name} (numbering: {doc.numbering})")
@@ -265,7 +266,63 @@ def explain(root, school, policy, as_json, guidance):
             echo("\nChanges outside the customisable slots (consult again before adopting):")
             for layer, action, cid, loc in doc.consultation:
                 echo(f"  {layer}: {action} {cid} ({loc})")
+        _print_document_control(_document_control(project, doc))
     sys.exit(1 if report.errors else 0)
+
+
+def _document_control(project, doc) -> dict:
+    """What `explain` shows about the numbering and the front matter, as plain data (for --json)."""
+    from . import history, numbering
+    from .model import blocks_text
+
+    scheme = numbering.for_chain(doc.numbering, project.chain(doc.org.id)) or numbering.SCHEMES["decimal"]
+    f = doc.front
+    front = [{"group": "banner", "label": r.label, "value": r.text} for r in f.banner]
+    front += [{"group": "summary", "label": "", "value": f.summary}] if f.summary else []
+    front += [{"group": "statement", "label": "", "value": " ".join(blocks_text(f.statement).split())}] \
+        if f.statement else []
+    front += [{"group": group, "label": r.label, "value": r.text}
+              for group, rows in (("adoption", f.adoption), ("details", f.details)) for r in rows]
+    front += [{"group": "approvals", "label": stage, "value": ", ".join(v for v in (name, date) if v)}
+              for stage, name, date in f.approvals]
+    h = doc.history
+    choice = history.options(project.chain(doc.org.id), doc.policy_id)
+    if f.history:
+        front.append({"group": "history", "label": f.history.caption,
+                      "value": " | ".join(label for _, label in f.history.columns)})
+    return {
+        "numbering_scheme": {"name": doc.numbering, "set_by": doc.numbering_from,
+                             "examples": [{"level": what, "label": label, "reference": ref}
+                                          for what, label, ref in numbering.examples(scheme)]},
+        "front_matter": front,
+        "running": {"header": f.running_header, "footer": f.running_footer},
+        "history": {"place": h.place, "place_set_by": choice["place"][1], "include": h.include,
+                    "include_set_by": choice["include"][1], "entries_shown": len(h.rows),
+                    "entries_left_out": h.left_out, "columns": [label for _, label in h.columns]},
+    }
+
+
+def _print_document_control(info: dict) -> None:
+    n = info["numbering_scheme"]
+    echo(f"\nNumbering: {n['name']} (set by {n['set_by']})")
+    for e in n["examples"]:
+        shown = e["label"] or "(no number)"
+        echo(f"  {e['level']:<16} {shown:<14} a reference reads {e['reference']}")
+    echo("\nFront matter, in order (the review notice depends on the date of the build):")
+    for row in info["front_matter"]:
+        text = f"{row['label']}: {row['value']}" if row["label"] else row["value"]
+        echo(f"  {row['group']:<10} {textwrap.shorten(text, 100, placeholder=' ...')}")
+    for key in ("header", "footer"):
+        if info["running"][key]:
+            echo(f"Running {key}: {info['running'][key]}")
+    h = info["history"]
+    echo(f"\nVersion history: place {h['place']} (set by {h['place_set_by']}), include {h['include']} "
+         f"(set by {h['include_set_by']})")
+    def entries(n: int) -> str:
+        return f"{n} {'entry' if n == 1 else 'entries'}"
+
+    left = f"; {entries(h['entries_left_out'])} of the layers above left out" if h["entries_left_out"] else ""
+    echo(f"  {entries(h['entries_shown'])} shown{left}; columns: {', '.join(h['columns']) or '(none)'}")
 
 
 def _formats(ctx, param, value):

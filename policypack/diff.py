@@ -204,8 +204,8 @@ def _places(doc: ResolvedPolicy) -> dict:
 
 def _key(value):
     """Structure of blocks with cross-references reduced to their targets (numbers ignored)."""
-    if isinstance(value, XRef):
-        return ("xref", value.target)
+    if isinstance(value, XRef):  # another policy's number is text of this clause: its change shows
+        return ("xref", value.target, value.label if value.policy else "")
     if isinstance(value, (tuple, list)):
         return tuple(_key(v) for v in value)
     if dataclasses.is_dataclass(value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from . import history
 from .errors import did_you_mean
 from .model import FrontMatter, FrontRow, Para, Text, blocks_text
 from .render import format_date
@@ -57,6 +58,10 @@ def compute(resolver, doc) -> FrontMatter:
         for edit in edits:
             _apply(resolver, groups, edit)
     running = {k: resolver._render_inline(text, loc, f"the running {k}") for k, (text, loc) in running.items()}
+    # what pages after the first show unless a layer sets it: the title; the reference and version
+    facts = [x for x in (doc.reference, f"Version {doc.version}" if doc.version else "") if x]
+    running.setdefault("header", doc.title)
+    running.setdefault("footer", "  \u00b7  ".join(facts))
     statement = []
     if a.get("statement"):
         statement = resolver._markdown(str(a["statement"]), _loc_of(a["statement"], lp.chain[-1].loc),
@@ -72,6 +77,7 @@ def compute(resolver, doc) -> FrontMatter:
         next_review=doc.next_review,
         running_header=running.get("header", ""),
         running_footer=running.get("footer", ""),
+        history=history.front(doc),
     )
 
 

@@ -5,6 +5,7 @@ nearest layer wins. The result is still a source tree (`Node`s with unrendered t
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -27,6 +28,9 @@ class Layered:
     removed: dict = field(default_factory=dict)  # id -> (layer, Loc)
     unplaced: set = field(default_factory=set)  # ids of insertions that failed (already reported)
     consultation: list = field(default_factory=list)  # [(layer, action, id, Loc)]
+    # who gave each adoption key: key -> (organisation id, Loc of its `adoption:`); "record" is the
+    # layer whose adoption record (body, date ...) this copy shows, see _records
+    adoption_from: dict = field(default_factory=dict)
 
     @property
     def org(self) -> Organisation:
@@ -49,19 +53,19 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
             out.variables[name] = (value, loc, org.id)
         out.branding.update(org.branding)
         if org.numbering:
-            out.fields["numbering"] = (org.numbering, org.loc, org.id)
-        _records(out, org.adoption, org.review)
+            out.fields["numbering"] = (org.numbering, org.numbering_loc or org.loc, org.id)
+        _records(out, org.adoption, org.review, (org.id, org.adoption_loc or org.loc))
         if org.approvals is not None:
             out.approvals = org.approvals
         if org.review_history is not None:
             out.review_history = org.review_history
-        _fill_everywhere(out, org)
+        _fill_everywhere(out, org, report)
         pl = org.policies.get(policy_id)
         if pl is None:
             continue
         for key, (value, loc) in pl.fields.items():
             out.fields[key] = (value, loc, org.id)
-        _records(out, pl.adoption, pl.review)
+        _records(out, pl.adoption, pl.review, (org.id, pl.adoption_loc or pl.loc))
         if pl.approvals is not None:
             out.approvals = pl.approvals
         if pl.review_history is not None:
@@ -74,7 +78,7 @@ def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) 
 ADOPTION_RECORD = ("body", "date", "chairs", "chair_title", "statement", "agreed_by", "agreed_date")
 
 
-def _records(out: Layered, adoption: dict, review: dict) -> None:
+def _records(out: Layered, adoption: dict, review: dict, source: tuple = ("model", None)) -> None:
     """Merge one layer's adoption and review data.
 
     The adoption record (who adopted it, when, chairs) is replaced whole by the nearest layer that
@@ -82,11 +86,14 @@ def _records(out: Layered, adoption: dict, review: dict) -> None:
     version ...) are inherited one by one. The review dates come from the nearest layer that dates
     the policy (review.last_reviewed, else adoption.date, else agreed_date); the nearest explicit
     next_review is kept, and `resolve` uses it unless the policy was reviewed after that date.
+    `source` (organisation id, Loc of its adoption block) is noted per key in `out.adoption_from`.
     """
     record = {k: v for k, v in adoption.items() if k in ADOPTION_RECORD}
     if record:
         out.adoption = {k: v for k, v in out.adoption.items() if k not in ADOPTION_RECORD}
+        out.adoption_from["record"] = source
     out.adoption.update(adoption)
+    out.adoption_from.update((k, source) for k in adoption)
     last = review.get("last_reviewed") or adoption.get("date") or adoption.get("agreed_date")
     if last:
         out.review["last_reviewed"] = last
@@ -95,14 +102,52 @@ def _records(out: Layered, adoption: dict, review: dict) -> None:
             out.review[key] = review[key]
 
 
-def _fill_everywhere(out: Layered, org: Organisation) -> None:
-    """An organisation-level `fill` applies to every policy that has the slot (the loader checked the ids)."""
+def _fill_everywhere(out: Layered, org: Organisation, report: Report) -> None:
+    """An organisation's `fill`, `variants`, `enable` and `disable` beside `policies:` apply to every
+    policy that has the clause (the loader checked the ids and names); its per-policy lines, applied
+    next, may still differ, and resolve reports a shared clause that ends up differing."""
+    switches = {cid: (True, loc) for cid, loc in org.enable}
+    switches.update({cid: (False, loc) for cid, loc in org.disable})
     for node in out.policy.walk():
         if node.slot and node.id in org.fill:
             text, loc = org.fill[node.id]
             node.text, node.text_loc, node.filled = text, loc, True
             node.provenance = Provenance(org.id, loc, "fill", node.provenance.outside_slots,
                                          node.provenance.edits + [(org.id, "fill", loc)])
+        if node.variants and node.id in org.variants and org.variants[node.id][0] in node.variants:
+            name, loc = org.variants[node.id]
+            _warn_discarded(node, org, name, loc, report)
+            node.variant = name
+            node.provenance = Provenance(org.id, node.variants[name][1], "variant", node.provenance.outside_slots,
+                                         node.provenance.edits + [(org.id, "variant", loc)])
+        if node.optional and node.id in switches:
+            node.enabled, loc = switches[node.id]
+            node.provenance.edits.append((org.id, "enable" if node.enabled else "disable", loc))
+
+
+def _warn_discarded(node: Node, org: Organisation, name: str, loc: Loc, report: Report) -> None:
+    """A variant chosen for a clause whose text a layer above replaced: the choice throws that
+    wording away, which the layer that wrote it may not expect."""
+    p = node.provenance
+    if p.action == "replace" and p.layer != org.id:
+        report.warning(loc, f"choosing variant '{name}' of '{node.id}' discards the wording '{p.layer}' wrote "
+                       f"for it at {p.loc}", f"Check with {p.layer} that the variant is meant, or replace the "
+                       "text here instead of choosing a variant.")
+
+
+def _warn_assumed(node: Node, org: Organisation, text: str, loc: Loc, report: Report) -> None:
+    """A replacement that reads like one variant when a layer below chose another: it would quietly
+    bring back the rule that layer switched away from."""
+    if not node.variants or node.provenance.action != "variant" or node.provenance.layer == org.id:
+        return
+    ratios = {name: difflib.SequenceMatcher(None, " ".join(text.split()), " ".join(t.split()), autojunk=False)
+              .ratio() for name, (t, _) in node.variants.items()}
+    closest = max(sorted(ratios), key=ratios.get)
+    if closest != node.variant and ratios[closest] >= 0.6 and ratios[closest] > ratios[node.variant] + 0.1:
+        report.warning(loc, f"the replacement for '{node.id}' reads like its variant '{closest}', but "
+                       f"'{node.provenance.layer}' chose '{node.variant}'",
+                       f"Start the replacement from variant '{node.variant}', or agree the change with "
+                       f"{node.provenance.layer}.")
 
 
 def _index(policy: Policy) -> dict:
@@ -155,6 +200,7 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
             report.error(loc, f"'{cid}' has no variant '{name}'",
                          did_you_mean(name, node.variants) or "Its variants: " + ", ".join(node.variants) + ".")
         else:
+            _warn_discarded(node, org, name, loc, report)
             node.variant = name
             node.provenance = Provenance(org.id, node.variants[name][1], "variant", node.provenance.outside_slots,
                                          node.provenance.edits + [(org.id, "variant", loc)])
@@ -195,6 +241,7 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
         touch(node, "replace", loc, outside)
         if node.locked:
             continue
+        _warn_assumed(node, org, text, loc, report)
         node.text, node.text_loc, node.filled = text, loc, node.slot or node.filled
         node.provenance = Provenance(org.id, loc, "fill" if node.slot else "replace",
                                      node.provenance.outside_slots or outside, node.provenance.edits)

@@ -1,13 +1,15 @@
-"""Lint rules for what advisers and schools get wrong in clause text: warnings, never errors.
+"""Lint rules for what advisers and schools get wrong: warnings, never errors.
 
-A rule table in the manner of markdown-it's: each rule is (name, pattern, message, hint, leaf only).
-`lint_text` runs them over one text as written in the source (before variables and `ref()` are
-rendered), so a number `ref()` prints is never mistaken for one typed by hand.
+Two rule tables in the manner of markdown-it's. RULES are about clause text, each (name, pattern,
+message, hint, leaf only): `lint_text` runs them over one text as written in the source (before
+variables and `ref()` are rendered), so a number `ref()` prints is never mistaken for one typed by
+hand. COPY_RULES are about one organisation's layered copy of a policy (`layer.Layered`), each
+(name, finder, message, hint): `lint_copy` runs them once per copy.
 """
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from .errors import Loc, Report
 
@@ -53,3 +55,49 @@ def lint_text(text: str, loc: Loc, what: str, leaf: bool, report: Report) -> Non
             continue
         line = loc.line + text.count("\n", 0, m.start()) if loc.line else 0
         report.warning(Loc(loc.file, line), f"{rule.message.format(found=m.group(0))} in {what}", rule.hint)
+
+
+# ---- rules about a whole copy -------------------------------------------------------------------
+class CopyRule(NamedTuple):
+    name: str
+    find: Callable  # layer.Layered -> iterable of (Loc, values for message and hint)
+    message: str
+    hint: str
+
+
+# the authorship keys of an adoption block (inherited key by key, layer._records) and the cover row
+# each prints as
+AUTHORSHIP = {"version": "Version", "written_by": "Written by", "written_date": "Written by", "author": "Author",
+              "address": "Address", "created": "Created"}
+
+
+def _ancestors_authorship(copy):
+    """A copy whose own organisation wrote its adoption record, showing an authorship value an
+    organisation above it wrote. The model's own `version:` numbers the shared text and is left alone."""
+    record = copy.adoption_from.get("record")
+    if record is None or record[0] != copy.org.id:
+        return
+    names = {o.id: o.name for o in copy.chain}
+    found = [(key, copy.adoption[key], copy.adoption_from[key]) for key in AUTHORSHIP if key in copy.adoption]
+    value, loc, layer = copy.fields.get("version", (None, None, "model"))
+    if "version" not in copy.adoption and layer != "model":
+        found.append(("version", value, (layer, loc)))
+    for key, value, (layer, loc) in found:
+        if layer != copy.org.id:
+            yield record[1], {"key": key, "label": AUTHORSHIP[key], "value": str(value),
+                              "who": names.get(layer, layer), "at": loc}
+
+
+COPY_RULES = (
+    CopyRule("ancestor-authorship", _ancestors_authorship,
+             "this organisation records its own adoption, but its copy shows {label} '{value}' from {who} ({at})",
+             "Add '{key}:' to this adoption block with this organisation's own value (or the same value, "
+             "to keep it on purpose)."),
+)
+
+
+def lint_copy(copy, report: Report) -> None:
+    """Warn about what each copy rule finds in one organisation's layered copy of a policy."""
+    for rule in COPY_RULES:
+        for loc, values in rule.find(copy):
+            report.warning(loc, rule.message.format(**values), rule.hint.format(**values))

@@ -16,7 +16,8 @@ from typing import Optional
 
 from . import numbering
 from .errors import Failed, Loc, Report, did_you_mean
-from .model import (DOC_KINDS, GENERATED, OPTIONAL_VALUES, ORG_KINDS, Change,
+from .model import (DOC_KINDS, FORM_LINES, GENERATED, HISTORY_INCLUDES, HISTORY_PLACES, OPTIONAL_VALUES, ORG_KINDS,
+                    Change, FormItem,
                     Insert, Library, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
 from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
 from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
@@ -33,7 +34,7 @@ MAX_TEMPLATE_FILES = 200
 SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend them
 
 NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
-             "guidance", "slot", "locked"}
+             "guidance", "slot", "locked", "form"}
 APPENDIX_KEYS = NODE_KEYS | {"generated"}
 PART_KEYS = {"part", "title", "optional", "guidance", "sections", "appendices"}
 ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
@@ -46,11 +47,14 @@ POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "number
 COVER_KEYS = {"label", "value", "relabel", "remove", "before", "after", "place"}
 COVER_PLACES = ("banner", "adoption", "details")
 RUNNING_KEYS = {"header", "footer"}
-LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "adoption", "approvals", "review", "review_history", "variants",
+HISTORY_KEYS = {"place", "include"}
+CHANGE_KEYS = {"date", "summary", "clauses", "version", "author"}
+LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "history", "adoption", "approvals", "review", "review_history", "variants",
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
                               "changes"}
 ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "numbering_schemes", "variables", "branding", "adoption",
-            "cover", "running", "approvals", "review", "review_history", "model_revision", "fill", "policies"}
+            "cover", "running", "history", "approvals", "review", "review_history", "model_revision", "fill",
+            "variants", "enable", "disable", "policies"}
 POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
                "summary", "key_message", "variables", "sections", "appendices", "changes"}
 
@@ -432,8 +436,10 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
                 child = _node(r, item, iline, "clause", library, in_library)
                 if child:
                     node.children.append(child)
+    if "form" in m:
+        node.form = _form(r, m.get("form"), m.line_of("form"), what)
     if node.text is None and not node.variants and not node.children and not node.slot and not node.generated \
-            and kind != "section":
+            and not node.form and kind != "section":
         r.err(m.line, f"{what} has no text", "Add 'text:', 'variants:' or sub-clauses, or mark it 'slot: true'.")
     return node
 
@@ -468,6 +474,101 @@ def _misplaced_part(r: _Reader, raw: LMap, kind: str) -> None:
     r.err(raw.line_of("part"), f"a part cannot go {where}",
           "Parts group sections: write '- part: ...' only as an item of a policy's own 'sections:' list "
           "(before, between or after its sections); a section is written '- id: ...'.")
+# A form item is named by its kind's key, which holds its label (or its choices, or its rows);
+# the other keys it may have:
+FORM_ITEMS = {"field": {"lines"}, "signature": {"date"}, "tick": set(), "choices": {"label"},
+              "table": {"columns", "lines"}}
+FORM_EXAMPLE = ("form:\n  - field: Full name\n  - field: Reasons\n    lines: 4\n  - tick: I have read this policy\n"
+                "  - choices: [Approved, Not approved]\n  - table: [Name, Job title]\n  - signature: Signed")
+MAX_LABEL = 300  # characters in a form label
+MAX_COLUMNS = 6  # entry columns of a form table
+
+
+def _form(r: _Reader, v, line: int, what: str) -> tuple:
+    """`form:` on a node: a list of items, each named by its kind (FORM_ITEMS)."""
+    pairs = r.items(v, line, f"'form' in {what} must be a list of form items",
+                    "Write each item on a line of its own:\n" + FORM_EXAMPLE)
+    if pairs is None:
+        return ()
+    if not pairs:
+        r.err(line, f"'form' in {what} is empty", "Add form items, or delete the 'form:' line.")
+    out = []
+    for item, iline in pairs:
+        kinds = [k for k in FORM_ITEMS if isinstance(item, LMap) and k in item]
+        if len(kinds) != 1:
+            keys = list(item) if isinstance(item, LMap) else []
+            guess = next((did_you_mean(k, FORM_ITEMS) for k in keys if did_you_mean(k, FORM_ITEMS)), "")
+            r.err(iline, f"a form item in {what} needs exactly one of " + ", ".join(FORM_ITEMS)
+                  + (f" (it has {' and '.join(kinds)})" if kinds else ""),
+                  (guess + " " if guess else "") + "Start each item with its kind, e.g. '- field: Full name' or "
+                  "'- tick: I agree'.")
+            continue
+        kind = kinds[0]
+        item_what = f"a '{kind}' item of the form"
+        m = r.mapping(item, iline, item_what, FORM_ITEMS[kind] | {kind})
+        label, options = "", ()
+        if kind in ("choices", "table"):
+            options = _form_labels(r, m, kind, item_what, 2 if kind == "choices" else 1, 100)
+            label = _form_label(r, m, "label", item_what) or ""
+        else:
+            label = _form_label(r, m, kind, item_what, required=True)
+            if label is None:
+                continue
+        date = "Date"
+        if kind == "signature" and "date" in m:
+            date = None if m["date"] is False else _form_label(r, m, "date", item_what, required=True)
+            if m["date"] is True:
+                date = "Date"
+        columns = _form_labels(r, m, "columns", item_what, 1, MAX_COLUMNS) if "columns" in m else ()
+        lines = r.integer(m, "lines", item_what, *FORM_LINES) or 1
+        out.append(FormItem(kind, label, r.loc(iline), lines=lines, options=options, columns=columns, date=date))
+    return tuple(out)
+
+
+def _form_label(r: _Reader, m: LMap, key: str, what: str, required: bool = False) -> Optional[str]:
+    """One line of text (Markdown with variables): a form item's label."""
+    if m.get(key) is None:
+        if required:
+            r.err(m.line_of(key), f"'{key}' in {what} has no text",
+                  f"Write what the form asks for after '{key}:', e.g. '{key}: Full name'.")
+        return None
+    text = r.text(m, key, what)
+    if text is None:
+        return None
+    return _checked_label(r, text, m.line_of(key), f"'{key}' in {what}")
+
+
+def _checked_label(r: _Reader, text: str, line: int, what: str) -> Optional[str]:
+    if not text.strip():
+        r.err(line, f"{what} is empty", "Write the label, e.g. 'Full name', or delete the item.")
+        return None
+    if "\n" in text.strip():
+        r.err(line, f"{what} must be one line", "A label is a short line; put longer wording in the clause's text.")
+        return None
+    if len(text) > MAX_LABEL:
+        r.err(line, f"{what} is {len(text)} characters long", f"Keep a label under {MAX_LABEL} characters; put "
+              "longer wording in the clause's text.")
+        return None
+    return text.strip()
+
+
+def _form_labels(r: _Reader, m: LMap, key: str, what: str, least: int, most: int) -> tuple:
+    """A list of labels: a form's choices, a table's rows or its entry columns' headings."""
+    pairs = r.items(m.get(key), m.line_of(key), f"'{key}' in {what} must be a list of labels",
+                    f"Write '{key}: [First, Second]', or one '- label' line for each.") or []
+    if m.get(key) is not None and isinstance(m.get(key), LList) and not least <= len(pairs) <= most:
+        hint = ("For a single statement to tick, write '- tick: ...'." if key == "choices" and len(pairs) == 1
+                else f"Give from {least} to {most}.")
+        r.err(m.line_of(key), f"'{key}' in {what} has {len(pairs)} label{'s' * (len(pairs) != 1)}", hint)
+    out = []
+    for value, iline in pairs:
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            r.err(iline, f"an item of '{key}' in {what} must be text", "Write the label as plain text.")
+            continue
+        label = _checked_label(r, str(value), iline, f"an item of '{key}' in {what}")
+        if label is not None:
+            out.append(label)
+    return tuple(out)
 
 
 def _text_line(m: LMap, key: str) -> int:
@@ -537,7 +638,7 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'changes' in {what} must be a list",
                                "Start each change with '- date: YYYY-MM-DD'.") or ():
-        m = r.mapping(item, iline, "a change", {"date", "summary", "clauses"}, {"date", "summary"})
+        m = r.mapping(item, iline, "a change", CHANGE_KEYS, {"date", "summary"})
         if m is None:
             continue
         date = r.date(m, "date", "a change")
@@ -548,7 +649,9 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
         else:
             ids = [i for i, _ in r.id_list(m, "clauses", "a change")]
         if date and summary:
-            out.append(Change(date=date, summary=summary, clauses=ids, loc=r.loc(iline), layer=layer))
+            # version: 2 and version: 1.10 are read as the text written ("2", "1.10"), see yamlread
+            out.append(Change(date=date, summary=summary, clauses=ids, loc=r.loc(iline), layer=layer,
+                              version=r.text(m, "version", "a change"), author=r.text(m, "author", "a change")))
     return out
 
 
@@ -665,6 +768,15 @@ def _running(r: _Reader, v, line: int, what: str) -> dict:
             if (val := r.text(m, k, f"'running' in {what}")) is not None}
 
 
+def _history_options(r: _Reader, v, line: int, what: str) -> dict:
+    """`history: {place, include}`: where the table of changes goes and whose entries it shows."""
+    m = r.mapping(v, line, f"'history' in {what}", HISTORY_KEYS) if v is not None else None
+    if m is None:
+        return {}
+    return {k: (val, r.loc(m.line_of(k))) for k, choices in (("place", HISTORY_PLACES), ("include", HISTORY_INCLUDES))
+            if (val := r.choice(m, k, f"'history' in {what}", choices)) is not None}
+
+
 def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
     pairs = r.items(v, line, f"'approvals' in {what} must be a list", "Start each approval with '- label: ...'.")
     if pairs is None:
@@ -716,6 +828,8 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
     layer.adoption = _adoption(r, m.get("adoption"), m.line_of("adoption"), what)
     layer.cover = _cover(r, m.get("cover"), m.line_of("cover"), what)
     layer.running = _running(r, m.get("running"), m.line_of("running"), what)
+    layer.history = _history_options(r, m.get("history"), m.line_of("history"), what)
+    layer.adoption_loc = r.loc(m.line_of("adoption")) if m.get("adoption") is not None else None
     layer.approvals = _approvals(r, m.get("approvals"), m.line_of("approvals"), what)
     layer.review = _review(r, m.get("review"), m.line_of("review"), what)
     layer.review_history = _history(r, m.get("review_history"), m.line_of("review_history"), what)
@@ -800,6 +914,8 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
     org.adoption = _adoption(r, o.get("adoption"), o.line_of("adoption"), what)
     org.cover = _cover(r, o.get("cover"), o.line_of("cover"), what)
     org.running = _running(r, o.get("running"), o.line_of("running"), what)
+    org.history = _history_options(r, o.get("history"), o.line_of("history"), what)
+    org.adoption_loc = r.loc(o.line_of("adoption")) if o.get("adoption") is not None else None
     org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
     org.review = _review(r, o.get("review"), o.line_of("review"), what)
     org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)
@@ -809,6 +925,7 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
         if sid not in slots:
             r.err(loc.line, f"'{sid}' is not a customisable slot of any policy, so it cannot be filled",
                   did_you_mean(sid, slots) or "Slots are the clauses marked 'slot: true' in policy_src/.")
+    _choices_everywhere(r, o, org, policies, what)
     pols = o.get("policies")
     if pols is not None:
         if not isinstance(pols, LMap):
@@ -823,6 +940,32 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
                     continue
                 org.policies[pid] = _policy_layer(r, val, line, f"policy '{pid}' of {what}", oid)
     return org
+
+
+def _choices_everywhere(r: _Reader, o: LMap, org: Organisation, policies: dict, what: str) -> None:
+    """`variants:`, `enable:` and `disable:` beside `policies:`: choices made once for every policy
+    that has the clause (a library clause shared by several policies takes one rule)."""
+    nodes = {}
+    for p in policies.values():
+        for n in p.walk():
+            nodes.setdefault(n.id, n)
+    org.variants = r.text_map(o, "variants", what)
+    for cid, (name, loc) in org.variants.items():
+        node = nodes.get(cid)
+        if node is None or not node.variants:
+            choices = [i for i, n in nodes.items() if n.variants]
+            r.err(loc.line, f"'{cid}' is not a clause with variants in any policy",
+                  did_you_mean(cid, choices) or "Only clauses with 'variants:' in policy_src/ offer a choice.")
+        elif name not in node.variants:
+            r.err(loc.line, f"'{cid}' has no variant '{name}'",
+                  did_you_mean(name, node.variants) or "Its variants: " + ", ".join(node.variants) + ".")
+    for key in ("enable", "disable"):
+        setattr(org, key, r.id_list(o, key, what))
+        for cid, loc in getattr(org, key):
+            if cid not in nodes or not nodes[cid].optional:
+                optional = [i for i, n in nodes.items() if n.optional]
+                r.err(loc.line, f"'{cid}' is not an optional clause of any policy, so it cannot be {key}d",
+                      did_you_mean(cid, optional) or "Only clauses marked 'optional' can be switched on or off.")
 
 
 def _name(r: _Reader, o: LMap, what: str) -> Optional[str]:

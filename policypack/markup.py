@@ -2,16 +2,22 @@
 
 Only `https:`, `mailto:` and `tel:` links survive; `xref:ID` links (what `ref()` emits) become
 cross-references. Ordered lists become lettered lists, and ordered lists inside them roman.
+
+Underscores are spaces to write and never vanish: a line of underscores is a writing line (a
+form field with no label), and a run of three or more inside text is printed as it is, never read
+as emphasis ("(____)" stays "(____)"). Markdown's other rules (`---`, `***`) and a `---` or `===`
+line under text (a heading) are errors: policies print neither.
 """
 from __future__ import annotations
 
 import functools
+import re
 from typing import Callable, Optional
 
 from markdown_it import MarkdownIt
 
 from .errors import Loc, Report
-from .model import Break, Code, Emph, Link, ListBlock, Para, Strong, Table, Text, XRef
+from .model import Break, Code, Emph, Form, FormField, Link, ListBlock, Para, Strong, Table, Text, XRef
 
 SAFE_SCHEMES = ("https:", "mailto:", "tel:")
 XREF = "xref:"
@@ -47,7 +53,17 @@ def _blocks(tokens, i: int, end: int, loc: Loc, report: Report, xref, depth: int
         tok = tokens[i]
         t = tok.type
         if t == "inline":
-            out.append(Para(tuple(_inlines(tok.children or [], _line(loc, tok), report, xref))))
+            out.append(Para(tuple(_inlines(_underscores_kept(tok), _line(loc, tok), report, xref))))
+            i += 1
+        elif t == "hr" and tok.markup.startswith("_"):  # a line of underscores: a line to write on
+            if out and isinstance(out[-1], Form):
+                out[-1] = Form(out[-1].items + (WRITING_LINE,))
+            else:
+                out.append(Form((WRITING_LINE,)))
+            i += 1
+        elif t == "hr" or (t == "heading_open" and tok.markup[:1] in ("-", "=")):
+            _rule(tok, _line(loc, tok) if t == "hr" else Loc(loc.file, loc.line + tok.map[1] - 1) if loc.line
+                  else loc, report)
             i += 1
         elif t in ("bullet_list_open", "ordered_list_open"):
             close = _matching(tokens, i)
@@ -91,6 +107,34 @@ def _blocks(tokens, i: int, end: int, loc: Loc, report: Report, xref, depth: int
         else:  # paragraph/heading/blockquote wrappers, hr: their inline content is handled above
             i += 1
     return out, i
+
+
+WRITING_LINE = FormField(label=())
+# a run of three or more underscores, or what backslashes cannot be put into (code spans, autolinks)
+_UNDERSCORES = re.compile(r"(`+)[\s\S]*?(?<!`)\1(?!`)|<[^<>\s]*>|_{3,}")
+
+
+def _underscores_kept(tok) -> list:
+    """The inline token's children, parsed again with each run of three or more underscores
+    escaped when there is one (emphasis would eat it: "(____)" would print "()")."""
+    if "___" not in tok.content:
+        return tok.children or []
+    kept = _UNDERSCORES.sub(lambda m: "\\_" * len(m.group()) if m.group().startswith("_") else m.group(),
+                            tok.content)
+    return _md.parseInline(kept)[0].children or []
+
+
+def _rule(tok, loc: Loc, report: Report) -> None:
+    """A horizontal rule, or a line of dashes or equals signs under text (a Markdown heading)."""
+    if tok.type == "hr":
+        report.error(loc, f"a line of '{tok.markup[0] * 3}' draws a horizontal rule, which policies do not print",
+                     "Delete the line. For a line to write on, write a line of underscores (____) or use a "
+                     "form: field; to start something new, use a new clause.")
+    else:
+        report.error(loc, f"the line of '{tok.markup[0] * 3}' under this text makes it a Markdown heading, "
+                          "which clause text does not use",
+                     "Give the clause a 'title:' instead, or leave a blank line before the dashes. For a line to "
+                     "write on, write a line of underscores (____) or use a form: field.")
 
 
 def _matching(tokens, i: int) -> int:

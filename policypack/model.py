@@ -58,6 +58,7 @@ class Node:
     locked: bool = False
     generated: Optional[str] = None  # changes | review-history (appendices only)
     provenance: Provenance = field(default_factory=Provenance)
+    form: tuple = ()  # FormItem: a form to fill in, after the text
 
     def walk(self):
         yield self
@@ -78,6 +79,21 @@ class Node:
         return self.text, self.text_loc
 
 
+@dataclass(frozen=True)
+class FormItem:
+    """One item of a node's `form:` as written: `label` is Markdown with variables (for choices,
+    the optional lead-in), `options` the choices' or a table's row labels, `columns` the headings
+    of a table's entry columns, `date` the label of the date line beside a signature (None: none)."""
+
+    kind: str  # field | signature | tick | choices | table
+    label: str
+    loc: Loc
+    lines: int = 1
+    options: tuple = ()
+    columns: tuple = ()
+    date: Optional[str] = None
+
+
 @dataclass
 class Change:
     """One row of a table of changes: clause ids are turned into numbers per school."""
@@ -87,6 +103,8 @@ class Change:
     clauses: Union[list, str]  # ids, or "all"
     loc: Loc
     layer: str = "model"
+    version: Optional[str] = None  # the version this entry made, as written ("1.10", never 1.1)
+    author: Optional[str] = None
 
 
 @dataclass
@@ -153,6 +171,8 @@ class PolicyLayer:
     changes: list[Change] = field(default_factory=list)
     cover: list = field(default_factory=list)  # [{label, value, relabel, remove, before, after, loc}]
     running: dict = field(default_factory=dict)  # header, footer -> (text, Loc)
+    history: dict = field(default_factory=dict)  # place, include -> (value, Loc): the version history
+    adoption_loc: Optional[Loc] = None  # where `adoption:` is written
 
 
 @dataclass
@@ -176,9 +196,14 @@ class Organisation:
     review_history: Optional[list] = None
     model_revision: Optional[str] = None
     fill: dict = field(default_factory=dict)  # slot id -> (text, Loc), for every policy that has the slot
+    variants: dict = field(default_factory=dict)  # clause id -> (variant, Loc), likewise
+    enable: list = field(default_factory=list)  # [(id, Loc)], likewise
+    disable: list = field(default_factory=list)
     policies: dict = field(default_factory=dict)  # policy id -> PolicyLayer
     cover: list = field(default_factory=list)  # cover-row edits for every policy (as PolicyLayer.cover)
     running: dict = field(default_factory=dict)  # header, footer -> (text, Loc), for every policy
+    history: dict = field(default_factory=dict)  # place, include -> (value, Loc), for every policy
+    adoption_loc: Optional[Loc] = None  # where `adoption:` is written
 
 
 @dataclass
@@ -242,9 +267,11 @@ class Link:
 
 @dataclass(frozen=True)
 class XRef:
-    target: str  # clause id
+    target: str  # clause id ("policy-id:clause-id" for a clause of another policy of the pack)
     anchor: str  # anchor of the target
-    label: str  # the target's number as shown in running text ("3.2", "12(a)", "Appendix 2")
+    label: str  # the target's number as shown in running text ("3.2", "12(a)", "Appendix 2"); in another
+    # policy, with that policy's title: "5.2 of the Social media policy"
+    policy: str = ""  # the other policy's id (its file in the same pack folder), or "" for this document
 
 
 @dataclass(frozen=True)
@@ -273,7 +300,63 @@ class Table:
     rows: tuple  # rows: tuples of cells
 
 
-Block = Union[Para, ListBlock, Table]
+# ---- forms: declarations and approval forms, filled in on paper --------------------------------
+# Labels are runs of inlines. Space to write is measured in lines of LINE_MM millimetres, the same
+# in the PDF (print CSS) and the DOCX (exact row heights).
+FORM_LINES = (1, 30)  # the writing space a field or table row may have, in lines
+LINE_MM = 8  # one line of writing space on paper
+BLANK = "__________"  # a space to write, as plain text shows it (diff, redline)
+TICK_BOX = "\u2610"  # a box to tick, in every format
+
+
+@dataclass(frozen=True)
+class FormField:
+    """A label and space to write: a line (`lines` 1) or a box `lines` lines high. With no label,
+    a bare writing line (what a line of underscores in clause text becomes)."""
+
+    label: tuple
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class FormSignature:
+    """A signature line and, beside it, a date line (`date` is its label; () for none)."""
+
+    label: tuple
+    date: tuple = ()
+
+
+@dataclass(frozen=True)
+class FormTick:
+    """A statement with a box to tick."""
+
+    label: tuple
+
+
+@dataclass(frozen=True)
+class FormChoices:
+    """A lead-in (may be empty) and choices, each with a box to tick."""
+
+    label: tuple
+    options: tuple  # runs of inlines
+
+
+@dataclass(frozen=True)
+class FormTable:
+    """Rows of a label and empty entry cells, `lines` lines high. `columns` heads the entry
+    columns; with none, one entry column and no header row."""
+
+    rows: tuple  # runs of inlines
+    columns: tuple = ()
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class Form:
+    items: tuple
+
+
+Block = Union[Para, ListBlock, Table, Form]
 
 
 def inline_text(inlines) -> str:
@@ -305,7 +388,39 @@ def block_lines(blocks, inlines, literal, join):
         elif isinstance(b, Table):
             for row in (b.header,) + tuple(b.rows):
                 lines.append(join(literal(" | "), [inlines(c) for c in row]))
+        elif isinstance(b, Form):
+            lines += form_lines(b, inlines, literal, join)
     return join(literal("\n"), lines)
+
+
+def form_lines(form: Form, inlines, literal, join) -> list:
+    """A form as plain-text lines (pieces made as `block_lines` makes them): "Label: ____", a
+    box of several lines "Label: ____ (4 lines)", "☐ Statement", "Decision: ☐ Yes  ☐ No", a
+    table's rows "Name | ____", a signature "Signed: ____  Date: ____"."""
+    def blank(label, lines=1):
+        space = literal(BLANK + (f" ({lines} lines)" if lines > 1 else ""))
+        return join(literal(""), [inlines(label), literal(": "), space]) if label else space
+
+    def box(label):
+        return join(literal(""), [literal(TICK_BOX + " "), inlines(label)])
+
+    out = []
+    for item in form.items:
+        if isinstance(item, FormField):
+            out.append(blank(item.label, item.lines))
+        elif isinstance(item, FormSignature):
+            out.append(join(literal("  "), [blank(item.label)] + ([blank(item.date)] if item.date else [])))
+        elif isinstance(item, FormTick):
+            out.append(box(item.label))
+        elif isinstance(item, FormChoices):
+            choices = join(literal("  "), [box(o) for o in item.options])
+            out.append(join(literal(": "), [inlines(item.label), choices]) if item.label else choices)
+        elif isinstance(item, FormTable):
+            cells = [literal(BLANK + (f" ({item.lines} lines)" if item.lines > 1 else ""))] * max(1, len(item.columns))
+            if item.columns:
+                out.append(join(literal(" | "), [literal("")] + [inlines(c) for c in item.columns]))
+            out += [join(literal(" | "), [inlines(r)] + cells) for r in item.rows]
+    return out
 
 
 def blocks_text(blocks) -> str:
@@ -378,6 +493,25 @@ class ChangeRow:
     affected: str  # "All", "3.2, 4.1", or "" (numbers in this organisation's version)
     layer: str  # organisation id, or "model"
     layer_name: str
+    version: str = ""
+    author: str = ""
+
+
+HISTORY_PLACES = ("appendix", "front")  # where the table of changes goes; the first is the default
+HISTORY_INCLUDES = ("inherited", "own")  # whose entries it shows; the first is the default
+
+
+@dataclass(frozen=True)
+class HistoryTable:
+    """The table of changes (version history) as every writer lays it out, computed once by resolve
+    (policypack.history): the columns some row uses, labelled, and each row's cells as printed."""
+
+    place: str  # front | appendix
+    include: str  # inherited | own
+    caption: str  # "Version history" at the front; "Changes to this policy, newest first" in an appendix
+    columns: tuple  # ((key, label), ...): key is a ChangeRow field, so a writer may size a column by it
+    rows: tuple  # (cells, ...) one tuple of strings per row, in the order of `columns`
+    left_out: int = 0  # entries of the organisations above that this copy does not show
 
 
 @dataclass(frozen=True)
@@ -420,9 +554,9 @@ REVIEW_NOTICES = {  # status -> (heading, wording with {kind} and {date})
 class FrontMatter:
     """Everything before the contents, computed once by resolve (policypack.frontmatter) and laid
     out by every writer in this order: banner (above the title), summary, review notice, statement,
-    adoption rows, detail rows, approvals. Only the review notice depends on the as-of date, a
-    render-time input: the dates are stored here and `notice(as_of)` words it, the same for every
-    writer."""
+    adoption rows, detail rows, approvals, version history (when a layer places it at the front).
+    Only the review notice depends on the as-of date, a render-time input: the dates are stored
+    here and `notice(as_of)` words it, the same for every writer."""
 
     summary: str
     statement: list  # blocks
@@ -432,8 +566,9 @@ class FrontMatter:
     approvals: list  # [(stage, name, date as printed)]
     kind: str
     next_review: Optional[dt.date] = None
-    running_header: str = ""  # replaces the title in the header of every page after the first
-    running_footer: str = ""  # replaces the reference and version in the footer
+    running_header: str = ""  # in the header of every page after the first (by default the title)
+    running_footer: str = ""  # in the footer of every page (by default the reference and version)
+    history: Optional[HistoryTable] = None  # the version history, when a layer puts it at the front (last)
 
     def status(self, as_of: dt.date) -> str:
         return review_status(self.next_review, as_of)
@@ -504,6 +639,8 @@ class ResolvedPolicy:
     def top_level(self) -> list:
         """What the body shows at its top level, in order: sections, and parts holding sections."""
         return self.outline or self.sections
+    history: Optional[HistoryTable] = None  # the table of changes, at the front or in its appendix
+    numbering_from: str = ""  # where the numbering scheme was chosen: "organisation-id (file:line)" or "default"
 
     def walk(self):
         for top in self.sections + self.appendices:

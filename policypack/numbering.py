@@ -490,3 +490,27 @@ def _order(name: str):
 def lookup(name: str, own: dict) -> Optional[Scheme]:
     """A scheme by name: an organisation's own (nearest layer first in `own`), else a built-in."""
     return own.get(name) or SCHEMES.get(name)
+
+
+def for_chain(name: str, chain: list) -> Optional[Scheme]:
+    """The scheme `name` as an organisation sees it: its chain's own schemes (a nearer
+    organisation's wins over an ancestor's of the same name; `chain` is root first), else a built-in."""
+    own = {}
+    for org in chain:
+        own.update(org.numbering_schemes)
+    return lookup(name, own)
+
+
+def examples(scheme: Scheme, depth: int = 3) -> list:
+    """[(what, label, reference)]: the first label of each level (at least `depth` levels, every
+    level the scheme defines), then an appendix and its first clause, as `explain` shows them."""
+    out, ref = [], ""
+    numberer = Numberer(scheme)
+    for level in range(1, max(depth, len(scheme.levels)) + 1):
+        _, label, ref = numberer.label(level, [1] * level, False, ref, "Title")
+        out.append((f"level {level}", label, ref))
+    _, label, ref = numberer.label(1, [1], True, "", "Title")
+    out.append(("appendix", label, ref))
+    _, label, ref = numberer.label(2, [1, 1], True, ref, "Title")
+    out.append(("appendix clause", label, ref))
+    return out

@@ -95,7 +95,8 @@ def _inline_runs(inlines, fmt: Fmt = PLAIN) -> list:
         elif isinstance(i, Link):
             out += _inline_runs(i.children, fmt if fmt.link else dataclasses.replace(fmt, link=("href", i.href)))
         elif isinstance(i, XRef):
-            out.append((i.label, fmt if fmt.link else dataclasses.replace(fmt, link=("anchor", i.anchor))))
+            to = ("href", f"{i.policy}.docx") if i.policy else ("anchor", i.anchor)
+            out.append((i.label, fmt if fmt.link else dataclasses.replace(fmt, link=to)))
         elif isinstance(i, Break):
             out.append(("\n", fmt))
     return out

@@ -14,15 +14,21 @@ from typing import Optional
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import frontmatter, markup, numbering
+from . import frontmatter, history, markup, numbering
 from .errors import Loc, Report, did_you_mean
 from .layer import Layered, apply_layers
-from .lint import lint_text
+from .lint import lint_copy, lint_text
 from .names import NameFinder
-from .model import (Approval, Branding, ChangeRow, Node, OrgInfo, Project, ResolvedPolicy, RNode, XRef,
-                    blocks_text)
+from .model import (Approval, Branding, ChangeRow, Form, FormChoices, FormField, FormSignature, FormTable, FormTick,
+                    Node, OrgInfo, Para, Project, ResolvedPolicy, RNode, Text, XRef, blocks_text)
 from .sandbox import CLAUSE_OUTPUT, CLAUSE_STEPS, BoundedEnvironment, BoundedErrors, NotText
 
+# what an organisation chooses for a clause once for all its policies: (the choice, how to say it)
+CHOICES = (
+    (lambda n: n.variant if n.variants else None, lambda v: f"variant '{v}'"),
+    (lambda n: n.enabled if n.optional else None, lambda v: "switched on" if v else "switched off"),
+    (lambda n: n.current_text()[0], lambda v: "worded differently"),
+)
 BUILTIN_VARIABLES = ("organisation", "organisation_kind", "policy_title", "policy_kind")
 SLOT_PLACEHOLDER = "[To be completed by each school: {what}]"
 
@@ -111,29 +117,25 @@ class _Resolver:
         self.org = layered.org
         self.leaf = not project.children(self.org.id)
         self.numbering = layered.fields.get("numbering", ("decimal",))[0]
-        own = {}
-        for org in layered.chain:  # root first: a nearer organisation's scheme of the same name wins
-            own.update(org.numbering_schemes)
-        self.scheme = numbering.lookup(self.numbering, own) or numbering.SCHEMES["decimal"]
+        self.scheme = numbering.for_chain(self.numbering, layered.chain) or numbering.SCHEMES["decimal"]
         self.numberer = numbering.Numberer(self.scheme)
         self.off: dict = {}  # id -> Node switched off (with its subtree)
         self.numbers: dict = {}  # id -> RNode (blocks filled in later)
+        self.others: dict = {}  # policy id -> its _Resolver, numbered only (for cross-policy references)
+        self.title = ""
 
     # ---- driver ----------------------------------------------------------------------------
     def run(self) -> ResolvedPolicy:
         lp = self.layered
         policy = lp.policy
-        outline, sections, part_appendices = self._parts(self._enabled(policy.sections))
-        generated_data = {"changes": lp.changes, "review-history": lp.review_history}
-        shown = [n for n in part_appendices + policy.appendices if not n.generated or generated_data[n.generated]]
-        appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
+        sections, appendices = self._number_all()
         self.context = self._context()
         sources = {n.id: n for n in policy.walk()}
         for rnode in [r for top in sections + appendices for r in top.walk()]:
             src = sources[rnode.id]
             rnode.title = self._render_inline(src.title, src.loc, f"the title of '{src.id}'") if src.title else None
             rnode.blocks = numbering.list_styles(self._blocks_for(src), self.scheme.list_formats())
-        for part in [n for n in outline if n.kind == "part"]:
+        for part in [n for n in self.outline if n.kind == "part"]:
             src = sources[part.id]
             part.title = self._render_inline(src.title, src.loc, f"the title of part '{src.id}'")
         field = lambda k: lp.fields.get(k, (None, None, None))  # noqa: E731
@@ -156,7 +158,7 @@ class _Resolver:
             numbering=self.numbering,
             sections=sections,
             appendices=appendices,
-            changes=self._changes(),
+            changes=self._changes(self.entries),
             review_history=list(lp.review_history),
             adoption=dict(lp.adoption),
             approvals=[Approval(*a) for a in lp.approvals],
@@ -166,8 +168,11 @@ class _Resolver:
             branding=self._branding(),
             consultation=list(lp.consultation),
             model_revision=self.org.model_revision,
-            outline=outline,
+            outline=self.outline,
+            numbering_from=f"{field('numbering')[2]} ({field('numbering')[1]})" if "numbering" in lp.fields
+            else "default",
         )
+        doc.history = history.table(doc.changes, self.place, self.include, doc.kind, self.left_out)
         last = lp.review.get("last_reviewed")
         doc.last_reviewed = dt.date.fromisoformat(last) if last else None
         explicit = dt.date.fromisoformat(lp.review["next_review"]) if lp.review.get("next_review") else None
@@ -176,10 +181,27 @@ class _Resolver:
         elif doc.last_reviewed:
             doc.next_review = add_months(doc.last_reviewed, doc.review_cycle_months)
         doc.front = frontmatter.compute(self, doc)
+        lint_copy(lp, self.report)
         self._check_foreign_names(doc, sources)
+        self._check_choices()
         return doc
 
     # ---- switching and numbering -----------------------------------------------------------
+    def _number_all(self) -> tuple:
+        """(sections, appendices) as RNodes without text: every label and reference number; also the
+        version history's placement and entries (they decide whether its appendix shows)."""
+        lp = self.layered
+        self.outline, sections, part_appendices = self._parts(self._enabled(lp.policy.sections))
+        choice = history.options(lp.chain, lp.policy.id)
+        self.place, self.include = choice["place"][0], choice["include"][0]
+        self.entries, self.left_out = history.select(lp, self.include)
+        # a history placed at the front is not also shown in its appendix
+        generated_data = {"changes": self.entries if self.place == "appendix" else [],
+                          "review-history": lp.review_history}
+        shown = [n for n in part_appendices + lp.policy.appendices if not n.generated or generated_data[n.generated]]
+        appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
+        return sections, appendices
+
     def _enabled(self, nodes: list) -> list:
         out = []
         for n in nodes:
@@ -277,6 +299,9 @@ class _Resolver:
         return ""
 
     def _check_ref(self, target: str, loc: Loc, what: str) -> None:
+        if ":" in target:
+            self._other_ref(target, loc, what)
+            return
         if target in self.numbers:
             return
         if target in self.off:
@@ -291,13 +316,84 @@ class _Resolver:
             self.report.error(loc, f"{what} refers to unknown id '{target}'",
                               did_you_mean(target, all_ids) or "Use the id of a section, clause or appendix in this policy.")
 
+    def _other_policy(self, pid: str) -> Optional["_Resolver"]:
+        """Another policy of this organisation's pack, numbered (not rendered) for cross-references;
+        its own problems are reported when it is resolved itself."""
+        if pid not in self.others:
+            other = None
+            if pid in self.project.policies and pid in self.project.published(self.org.id) \
+                    and pid != self.layered.policy.id:
+                other = _Resolver(self.project, apply_layers(self.project, self.org.id, pid, Report()), Report())
+                other._number_all()
+                other.context = other._context()
+                field = other.layered.fields["title"]
+                other.title = other._render_inline(field[0], field[1], "the title")
+            self.others[pid] = other
+        return self.others[pid]
+
+    def _check_choices(self) -> None:
+        """One organisation holds one rule: a clause its policies share (a library clause) has the same
+        variant, the same on/off and the same text (fill or replacement) in each of them. Reported at the choice made last,
+        in words that do not depend on which of the policies is being resolved (so `check` says it once)."""
+        mine = {n.id: n for n in self.layered.policy.walk()}
+        for pid in self.project.published(self.org.id):
+            if pid == self.layered.policy.id or not any(n.id in mine for n in self.project.policies[pid].walk()):
+                continue
+            theirs = {n.id: n for n in self._other_policy(pid).layered.policy.walk()}
+            pair = sorted([(self.layered.policy.id, mine), (pid, theirs)])
+            for cid in sorted(set(mine) & set(theirs)):
+                (p1, a), (p2, b) = [(name, nodes[cid]) for name, nodes in pair]
+                for value, say in CHOICES:
+                    va, vb = value(a), value(b)
+                    if va == vb:
+                        continue
+                    order = {o.id: k for k, o in enumerate(self.layered.chain)}
+                    edits = [e for e in a.provenance.edits + b.provenance.edits if e[2] is not None]
+                    loc = max(edits, key=lambda e: (order.get(e[0], -1), e[2].file, e[2].line))[2] if edits \
+                        else a.loc
+                    differs = f"is {say(va)} in {p1} but {say(vb)} in {p2}" if say(va) != say(vb) \
+                        else f"is worded differently in {p1} and {p2}"
+                    self.report.error(loc, f"'{cid}' {differs}: an organisation holds one rule in all its policies",
+                                      "Make the choice once for every policy, at the top of the organisation's "
+                                      "file ('variants:', 'enable:', 'disable:' or 'fill:' beside 'policies:'), "
+                                      "and delete the per-policy lines that differ.")
+                    break
+
+    def _other_ref(self, target: str, loc: Loc, what: str) -> None:
+        """`ref('policy-id:clause-id')`: a clause of another policy this organisation publishes."""
+        pid, _, cid = target.partition(":")
+        published = self.project.published(self.org.id)
+        if pid == self.layered.policy.id:
+            self.report.error(loc, f"{what} refers to '{target}' in its own policy",
+                              f"Write {{{{ ref('{cid}') }}}} for a clause of this policy.")
+        elif pid not in published:
+            known = pid in self.project.policies
+            self.report.error(loc, f"{what} refers to policy '{pid}', which {self.org.id} does not publish"
+                              if known else f"{what} refers to unknown policy '{pid}'",
+                              (did_you_mean(pid, published) or "") + (" " if did_you_mean(pid, published) else "")
+                              + "Name one of this organisation's policies before the colon: "
+                              + ", ".join(published) + ".")
+        else:
+            other = self._other_policy(pid)
+            if cid not in other.numbers:
+                where = "has switched off" if cid in other.off else \
+                    f"removed by '{other.layered.removed[cid][0]}'" if cid in other.layered.removed else None
+                ids = [n.id for n in other.layered.policy.walk()]
+                if where:
+                    self.report.error(loc, f"{what} refers to '{cid}' in '{pid}', which {self.org.id} {where}",
+                                      f"Keep '{cid}' in {pid}, or reword this text so it does not point at it.")
+                else:
+                    self.report.error(loc, f"{what} refers to unknown id '{cid}' in policy '{pid}'",
+                                      did_you_mean(cid, ids) or f"Run 'policypack explain {self.org.id} {pid}' "
+                                      "to list its ids.")
+
     def _render_inline(self, text: Optional[str], loc: Loc, what: str) -> str:
         if text is None:
             return ""
         rendered = self._render(str(text), loc, what)
         if "xref:" in rendered:
-            rendered = re.sub(r"\[\]\(xref:([a-z0-9-]+)\)",
-                              lambda m: self.numbers[m.group(1)].ref if m.group(1) in self.numbers else "", rendered)
+            rendered = re.sub(r"\[\]\(xref:([a-z0-9:-]+)\)",
+                              lambda m: x.label if (x := self._xref(m.group(1), loc)) else "", rendered)
         return " ".join(rendered.split())
 
     def _markdown(self, text: str, loc: Loc, what: str) -> list:
@@ -305,10 +401,15 @@ class _Resolver:
         return markup.parse(rendered, loc, self.report, self._xref)
 
     def _xref(self, target: str, loc: Loc) -> Optional[XRef]:
-        rnode = self.numbers.get(target)
+        pid, _, cid = target.rpartition(":")
+        other = self._other_policy(pid) if pid else self
+        rnode = other.numbers.get(cid) if other else None
         if rnode is None:
             return None  # already reported when the template ran
-        return XRef(target=target, anchor=rnode.anchor, label=rnode.ref)
+        if not pid:
+            return XRef(target=target, anchor=rnode.anchor, label=rnode.ref)
+        title = other.title[4:] if other.title.lower().startswith("the ") else other.title
+        return XRef(target=target, anchor=rnode.anchor, label=f"{rnode.ref} of the {title}", policy=pid)
 
     def _blocks_for(self, node: Node) -> list:
         text, loc = node.current_text()
@@ -321,28 +422,68 @@ class _Resolver:
             elif not text:
                 text = SLOT_PLACEHOLDER.format(what=node.title or node.id)
         if not text:
-            return []
+            return self._form(node)
         lint_text(text, loc or node.loc, what, self.leaf, self.report)
-        return self._markdown(text, loc or node.loc, what)
+        return self._markdown(text, loc or node.loc, what) + self._form(node)
+
+    def _form(self, node: Node) -> list:
+        """The node's form as one Form block (after its text), its labels rendered as clause text is."""
+        if not node.form:
+            return []
+        what = f"the form of {node.kind} '{node.id}'"
+
+        def label(text, item):
+            return self._one_line(text, item.loc, what) if text else ()
+
+        items = []
+        for item in node.form:
+            many = tuple(label(t, item) for t in item.options)
+            if item.kind == "field":
+                items.append(FormField(label(item.label, item), item.lines))
+            elif item.kind == "signature":
+                items.append(FormSignature(label(item.label, item), label(item.date, item)))
+            elif item.kind == "tick":
+                items.append(FormTick(label(item.label, item)))
+            elif item.kind == "choices":
+                items.append(FormChoices(label(item.label, item), many))
+            elif item.kind == "table":
+                items.append(FormTable(many, tuple(label(t, item) for t in item.columns), item.lines))
+        return [Form(tuple(items))]
+
+    def _one_line(self, text: str, loc: Loc, what: str) -> tuple:
+        """Markdown with variables and ref() that must make one paragraph: its inlines."""
+        lint_text(text, loc, what, self.leaf, self.report)
+        blocks = self._markdown(text, loc, what)
+        if len(blocks) == 1 and isinstance(blocks[0], Para):
+            return tuple(blocks[0].inlines)
+        if blocks:
+            self.report.error(loc, f"a label in {what} must be one line of text",
+                              "A label is a few words: write lists, tables and longer wording in the clause's text.")
+        return (Text(" ".join(blocks_text(blocks).split())),) if blocks else ()
 
     # ---- the rest --------------------------------------------------------------------------
-    def _changes(self) -> list:
+    def _changes(self, entries: list) -> list:
+        """The rows of the table of changes for `entries` (history.select's choice of the layered
+        changes, all of which are checked), newest first, in this organisation's numbers."""
         rows = []
         names = {o.id: o.name for o in self.layered.chain}
         all_ids = {n.id for n in self.layered.policy.walk()} | set(self.layered.removed) | self.layered.unplaced
         for ch in self.layered.changes:
+            for cid in ch.clauses if ch.clauses != "all" else ():
+                if cid not in self.numbers and cid not in all_ids:
+                    self.report.error(ch.loc, f"the change of {ch.date} names unknown id '{cid}'",
+                                      did_you_mean(cid, all_ids) or "Name sections or clauses of this policy, or 'all'.")
+        order = list(self.numbers)
+        for ch in entries:
             if ch.clauses == "all":
                 affected = "All"
             else:
-                for cid in ch.clauses:
-                    if cid not in self.numbers and cid not in all_ids:
-                        self.report.error(ch.loc, f"the change of {ch.date} names unknown id '{cid}'",
-                                          did_you_mean(cid, all_ids) or "Name sections or clauses of this policy, or 'all'.")
-                order = list(self.numbers)
                 affected = ", ".join(r for _, r in sorted((order.index(c), self.numbers[c].ref)
                                                           for c in ch.clauses if c in self.numbers))
             rows.append(ChangeRow(date=ch.date, summary=self._render_inline(ch.summary, ch.loc, "a change summary"),
-                                  affected=affected, layer=ch.layer, layer_name=names.get(ch.layer, "Model policy")))
+                                  affected=affected, layer=ch.layer, layer_name=names.get(ch.layer, "Model policy"),
+                                  version=self._render_inline(ch.version, ch.loc, "a change's version"),
+                                  author=self._render_inline(ch.author, ch.loc, "a change's author")))
         rows.sort(key=lambda r: r.date, reverse=True)
         return rows
 

@@ -163,7 +163,8 @@ def without_own_edits(project: Project, org: Organisation, policy_id: str, keep_
                        review=pl.review, review_history=pl.review_history)
     if keep_choices:
         keep.variants, keep.enable, keep.disable = pl.variants, pl.enable, pl.disable
-    stripped = dataclasses.replace(org, fill={}, policies={**org.policies, policy_id: keep})
+    everywhere = {} if keep_choices else {"variants": {}, "enable": [], "disable": []}
+    stripped = dataclasses.replace(org, fill={}, policies={**org.policies, policy_id: keep}, **everywhere)
     return dataclasses.replace(project, organisations={**project.organisations, org.id: stripped})
 
 
@@ -177,6 +178,8 @@ def overrides(org: Organisation, policy_id: str, ids) -> list:
     """The organisation's own overrides of clauses in `ids`: [(id, action, detail, Loc)]."""
     pl = org.policies.get(policy_id) or PolicyLayer(loc=org.loc)
     out = [(cid, "fill", None, loc) for cid, (_, loc) in org.fill.items() if cid in ids and cid not in pl.fill]
+    out += [(cid, "variant", name, loc) for cid, (name, loc) in org.variants.items()
+            if cid in ids and cid not in pl.variants]
     for action, table in (("replace", pl.replace), ("fill", pl.fill), ("variant", pl.variants),
                           ("retitle", pl.retitle)):
         out.extend((cid, action, value if action == "variant" else None, loc)

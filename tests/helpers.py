@@ -86,3 +86,11 @@ def expected_margin_labels(doc, sections: bool = False, key_message: bool = True
     for top in doc.sections + doc.appendices:
         node(top)
     return out
+
+
+def second_policy(title: str, clauses: str) -> str:
+    """policy_src/conduct.yaml for the bad-input base project: a second policy of the pack, with one
+    section whose clauses are `clauses` (YAML list items, indented eight spaces)."""
+    return ("policy:\n  id: conduct\n  title: " + title + "\n  reference: DEMO-2\n  kind: policy\n"
+            '  version: "1.0"\n  review_cycle_months: 24\n  owner: HR\n  sections:\n    - id: conduct-intro\n'
+            "      title: About this policy\n      clauses:\n" + clauses)

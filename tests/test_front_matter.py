@@ -15,6 +15,7 @@ import io
 import re
 import subprocess
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import docx
@@ -65,6 +66,10 @@ def from_html(data: bytes) -> list:
             out.append(("row", norm(el[0].text_content()), norm(el[1].text_content())))
         elif el.tag == "tr" and el.getparent().tag == "tbody" and el.getparent().getparent().get("class") == "approvals":
             out.append(("approval",) + tuple(norm(c.text_content()) for c in el))
+        elif el.tag == "caption" and "history-front" in el.getparent().get("class", ""):
+            out.append(("history-caption", norm(el.text_content())))
+        elif el.tag == "tr" and "history-front" in el.getparent().getparent().get("class", ""):
+            out.append(("history",) + tuple(norm(c.text_content()) for c in el))
     return out
 
 
@@ -84,6 +89,8 @@ def from_docx(data: bytes) -> list:
                 out.append(("summary", text))
             elif style == "Notice":
                 out.append(("notice", text))
+            elif style == "Cover Heading":
+                out.append(("history-caption", text))
             elif style == "Cover Detail":
                 label, _, value = p.text.partition("\t")
                 out.append(("row", norm(label), norm(value)))
@@ -93,9 +100,11 @@ def from_docx(data: bytes) -> list:
                     out.append(("statement", ""))
                 out[-1] = ("statement", " ".join(statement))
         elif child.tag == W + "tbl":
-            rows = docx.table.Table(child, d).rows
-            for row in rows[1:]:
-                out.append(("approval",) + tuple(norm(c.text) for c in row.cells))
+            rows = [tuple(norm(c.text) for c in row.cells) for row in docx.table.Table(child, d).rows]
+            if rows[0] == ("Stage", "Name", "Date"):
+                out += [("approval",) + row for row in rows[1:]]
+            else:  # the version history: its header row, then its rows
+                out += [("history",) + row for row in rows]
     return out
 
 
@@ -131,6 +140,10 @@ def expected(doc) -> list:
         out.append(("statement", norm(blocks_text(f.statement))))
     out += [("row", r.label, r.text) for r in f.adoption + f.details]
     out += [("approval",) + tuple(a) for a in f.approvals]
+    if f.history:
+        out.append(("history-caption", f.history.caption))
+        out += [("history",) + tuple(label for _, label in f.history.columns)]
+        out += [("history",) + row for row in f.history.rows]
     return out
 
 
@@ -147,7 +160,22 @@ def test_html_and_docx_lay_out_the_same_front_matter(org, policy):
 def test_pdf_shows_the_same_front_matter_in_the_same_order(org, policy):
     doc = DOCS[org, policy]
     cover_only = dataclasses.replace(doc, sections=[], appendices=[])
-    assert_in_order(expected(doc), pdf_cover_text(render_pdf(cover_only, ctx())))
+    assert_pdf_front(expected(doc), pdf_cover_text(render_pdf(cover_only, ctx())))
+
+
+def words(text: str) -> list:
+    return [w for w in re.split(r"[\s\-]+", text) if w]
+
+
+def assert_pdf_front(items: list, text: str):
+    """The front matter in order; a version history's cells wrap inside their columns, so its words
+    are compared as a bag, after its caption."""
+    table = [piece for item in items if item[0] == "history" for piece in item[1:]]
+    assert_in_order([item for item in items if item[0] != "history"], text)
+    if table:
+        caption = next(item[1] for item in items if item[0] == "history-caption")
+        missing = Counter(words(" ".join(table))) - Counter(words(text[text.rindex(caption):]))
+        assert not missing, f"the PDF's version history lacks {sorted(missing)}"
 
 
 def test_the_shipped_covers_use_one_wording():
@@ -233,8 +261,8 @@ def test_a_layer_adds_relabels_moves_and_removes_rows_and_overrides_summary_and_
     assert ("row", "Policy owner", "The Headteacher and the school business manager") in html
     page = render_html(doc, ctx(tmp_path)).decode()
     assert '<a href="https://example.org/code">the code</a>' in page
-    assert_in_order(expected(doc), pdf_cover_text(render_pdf(dataclasses.replace(doc, sections=[], appendices=[]),
-                                                             ctx(tmp_path))))
+    assert_pdf_front(expected(doc), pdf_cover_text(render_pdf(dataclasses.replace(doc, sections=[], appendices=[]),
+                                                              ctx(tmp_path))))
 
 
 def test_cover_edits_that_name_nothing_are_reported_with_a_suggestion(tmp_path):
@@ -286,3 +314,25 @@ def test_running_header_and_footer_set_in_yaml_reach_pdf_and_docx(tmp_path):
     page = lxml.html.fromstring(render_html(doc, ctx(tmp_path)))
     assert [norm(p.text_content()) for p in page.find_class("running")[0]] == [
         "Staff copy for Little Acorns Nursery School", "Uncontrolled when printed"]
+
+
+def test_relabelled_reference_and_version_rows_keep_the_default_footer(tmp_path):
+    """The running footer is computed once from the reference and version, not read back from the
+    cover rows' labels, so a layer that relabels those rows keeps it in every format."""
+    doc, report = project_with(tmp_path, """
+        cover:
+          - label: Reference
+            relabel: Policy number
+          - label: Version
+            relabel: Issue
+    """)
+    assert not report.problems, [p.format() for p in report.problems]
+    footer = f"{doc.reference}  \u00b7  Version {doc.version}"
+    assert doc.reference and doc.front.running_footer == footer
+    assert "Policy number" in [r.label for r in doc.front.details]
+    pages = [norm(p) for p in subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=render_pdf(doc, ctx(tmp_path)), check=True,
+        capture_output=True).stdout.decode("utf-8").split("\f") if p.strip()]
+    assert all(norm(footer) in page for page in pages), "every page's footer shows the reference and version"
+    d = docx.Document(io.BytesIO(render_docx(doc, ctx(tmp_path), page_numbers=False)))
+    assert d.sections[0].footer.paragraphs[0].text.startswith(footer + "\tPage ")

@@ -880,7 +880,7 @@ def test_fuzz_build(scratch, warm, edits):
 @fuzz_settings(6)
 @given(edits=edits_for(mutable_files("shipped")))
 def test_fuzz_shipped(scratch, warm, edits):
-    """The same on the shipped examples: eleven organisations, two policies and the templates."""
+    """The same on the shipped examples: fourteen organisations, two policies and the templates."""
     judge(run_example(scratch, "shipped", edits, build=True), "shipped")
 
 

@@ -236,3 +236,14 @@ def test_a_scheme_whose_labels_collide_is_refused():
     assert any("look like the lower-alpha lists" in p[1] for p in numbering.problems(lists_alike))
     no_counter = numbering.Scheme("x", (numbering.Level(number="{1}"), numbering.Level(number="{1}.")))
     assert any("does not show its own counter" in p[1] for p in numbering.problems(no_counter))
+
+
+@pytest.mark.parametrize("scheme,narrow", [("decimal", False), ("decimal-alpha", True), ("legal", False)])
+def test_deep_clauses_indent_by_their_labels_width_not_the_schemes_name(project, scheme, narrow):
+    """Short labels such as "(a)" get the narrow indent in every scheme that prints them, a built-in
+    or an organisation's own; "1.1.1" keeps the wide one."""
+    out, docs = project
+    page = (out / org_id(scheme) / "demo.html").read_text()
+    div = re.search(r'<div class="([^"]*)" id="c-intro-sub"', page).group(1).split()
+    label = docs[scheme].by_id()["intro-sub"].label
+    assert "level-3" in div and ("narrow" in div) == narrow, (label, div)

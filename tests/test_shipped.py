@@ -27,12 +27,12 @@ def test_check_is_clean():
     assert "error" not in result.output
 
 
-def test_list_shows_five_families():
+def test_list_shows_six_families():
     data = json.loads(run("list", "--json").output)
     orgs = {o["id"]: o for o in data["organisations"]}
-    assert len(orgs) >= 10
+    assert len(orgs) >= 14
     roots = [o for o in orgs.values() if o["extends"] is None]
-    assert len(roots) == 5
+    assert len(roots) == 6
     kinds = {o["kind"] for o in orgs.values()}
     assert {"local-authority", "trust", "federation", "school", "academy", "nursery"} <= kinds
     assert {p["id"] for p in data["policies"]} == {"social-media", "acceptable-use"}
@@ -93,3 +93,57 @@ def test_explain_shows_provenance_options_and_guidance():
     assert [c["id"] for c in data["consultation"]] == ["porthaven-terms"]
     text = run("explain", "little-acorns-nursery-school", "social-media", "--guidance").output
     assert "| variants: allowed-at-breaks, not-on-site, with-permission." in text
+
+
+def test_explain_shows_numbering_front_matter_running_text_and_history():
+    data = json.loads(run("explain", "willowbank-primary-school", "social-media", "--json").output)
+    n = data["numbering_scheme"]
+    assert n["name"] == "flat" and n["set_by"] == "willowbank-primary-school (schools/willowbank-primary-school.yaml:12)"
+    assert [(e["level"], e["label"], e["reference"]) for e in n["examples"][:3]] == [
+        ("level 1", "", "\u2018Title\u2019"), ("level 2", "1", "1"), ("level 3", "(a)", "1(a)")]
+    front = [(r["group"], r["label"]) for r in data["front_matter"]]
+    assert front[0] == ("summary", "") and front[-1] == ("history", "Version history")
+    assert ("details", "Version") in front and front.index(("details", "Reference")) < front.index(("details", "Version"))
+    h = data["history"]
+    assert (h["place"], h["include"], h["entries_shown"]) == ("front", "own", 1) and h["entries_left_out"] > 0
+    assert h["columns"][:3] == ["Version", "Date", "Author"] and "willowbank" in h["place_set_by"]
+    text = run("explain", "willowbank-primary-school", "social-media").output
+    assert "Numbering: flat (set by willowbank-primary-school" in text
+    assert "  level 2          1              a reference reads 1\n" in text
+    assert "  history    Version history: Version | Date | Author" in text
+    assert "Version history: place front (set by willowbank-primary-school" in text and "1 entry shown;" in text
+    council = run("explain", "porthaven-city-council", "social-media").output
+    assert "place appendix (set by default), include inherited (set by default)" in council
+    assert "Running header" not in council  # none is set
+
+
+def test_the_county_family_has_its_own_numbering_cover_and_running_text():
+    """Thornvale County Council's family (the shape of a county text a school adopts as its own):
+    a scheme defined in its YAML, cover rows edited by the county and filled by each school,
+    the running header and footer, and each school's own choices."""
+    from policypack.errors import Report
+    from policypack.load import load_project
+    from policypack.resolve import resolve
+
+    report = Report()
+    project = load_project(ROOT, report)
+    county, quill, marrow = (resolve(project, o, "acceptable-use", report) for o in (
+        "thornvale-county-council", "quillfield-primary-school", "marrowbeck-junior-school"))
+    assert not report.errors, report.errors
+    by = quill.by_id()
+    assert [by[i].label for i in ("aup-introduction", "aup-purpose", "local-support-contacts")] == \
+        ["1.", "1.1", "23.4.1"]
+    assert by["aup-introduction"].ref == "1"
+    assert [by[i].label for i in ("aup-user-declaration", "thornvale-visitor-checklist")] == \
+        ["Appendix A", "Appendix B"]
+    assert [(r.label, r.text) for r in quill.front.adoption] == [
+        ("Approved by", "Governing Board of Quillfield Primary School"), ("Date adopted", "20 January 2026"),
+        ("In force from", "23 February 2026"), ("Chair of Governors", "Imogen Tallis-Reeve")]
+    assert [r.label for r in county.front.adoption] == ["Approved by", "Date adopted"]  # no date of its own
+    details = [r.label for r in marrow.front.details]
+    assert details[:4] == ["Reference", "Type", "Applies to", "Read alongside"] and "Policy owner" in details
+    assert "Maintained by" not in details and "Address" not in details
+    assert quill.front.running_footer.startswith("Check the staff shared drive")
+    assert "Quillfield" not in quill.front.running_header  # the organisation is printed beside it
+    assert by["personal-phones"].blocks and "monitoring-la-broadband" in by
+    assert "monitoring-la-broadband" not in marrow.by_id() and "quillfield-holiday-laptops" not in marrow.by_id()

@@ -17,6 +17,9 @@ class RenderContext:
     template_dir: Path  # the project's templates/ folder
     # links from a document to its siblings (other formats), relative to the document
     siblings: dict = field(default_factory=dict)  # format -> relative href
+    # the format a cross-reference to another policy of the pack links to (its file beside this one):
+    # the PDF writer prints the HTML with "pdf", so its links open the other PDF
+    link_format: str = "html"
 
 
 def schools_dir(ctx: RenderContext) -> Path:

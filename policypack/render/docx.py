@@ -38,8 +38,8 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
 from lxml import etree
 
-from ..model import (Break, Code, Emph, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text,
-                     XRef, list_marker)
+from ..model import (LINE_MM, TICK_BOX, Break, Code, Emph, Form, FormChoices, FormField, FormSignature, FormTable,
+                     FormTick, Link, ListBlock, Para, ResolvedPolicy, RNode, Strong, Table, Text, XRef, list_marker)
 from ..load import MAX_LOGO, read_regular
 from ..write import deterministic_zip
 from . import RenderContext, format_date, schools_dir
@@ -64,6 +64,8 @@ SOFFICE_TIMEOUT = 180  # seconds for one conversion
 GREY = "555555"
 RULE = "A6A6A6"
 
+# the table of changes: a width (cm, scaled to the page) for each column resolve may give it
+HISTORY_WIDTHS = {"version": 1.8, "date": 3.4, "author": 3.4, "affected": 3.0, "summary": 6.8, "layer_name": 3.4}
 TEMPLATE_STYLES = {"Normal", "Title", "Subtitle", "heading 1", "heading 2", "heading 3", "TOC Heading", "header",
                    "footer"}  # python-docx template styles this writer redefines; the rest are removed
 
@@ -269,12 +271,13 @@ class _Builder:
 
         S = NUMBER_COLUMN
         self._pstyle("Normal", None)
-        self._pstyle("Title", "Normal", size=24, bold=True, colour=self.colour, after=4)
-        self._pstyle("Subtitle", "Normal", size=12, colour=GREY, after=18)
+        self._pstyle("Title", "Normal", size=24, bold=True, colour=self.colour, after=12)
+        self._pstyle("Subtitle", "Normal", size=12, colour=GREY, after=18)  # the redline's version line
         self._pstyle("Organisation Name", "Normal", size=14, bold=True, colour=self.colour, before=12, after=2)
         self._pstyle("Summary", "Normal", size=11, colour=GREY, after=10)
         self._pstyle("Banner", "Normal", after=8, box=(self.colour, "FFFFFF"))
         self._pstyle("Cover Detail", "Normal", left=Cm(4.5), hanging=Cm(4.5), after=2)
+        self._pstyle("Cover Heading", "Normal", bold=True, colour=self.colour, before=12, after=4, keep=True)
         self._pstyle("Heading 1", "Normal", size=14, bold=True, colour=self.colour, before=16, after=6,
                      left=S, hanging=S, keep=True, outline=0)
         self._pstyle("Heading 2", "Normal", size=BODY_SIZE.pt, bold=True, colour=self.colour, before=8, after=4,
@@ -297,6 +300,7 @@ class _Builder:
             self._pstyle(f"List Item {depth}", "Normal", left=text, hanging=LIST_STEP, after=3)
             self._pstyle(f"List Text {depth}", "Normal", left=text, after=3)
         self._pstyle("Table Text", "Normal", before=2, after=2)
+        self._form_styles()
         self._pstyle("Key Message", "Normal", after=4)
         self._pstyle("Notice", "Normal", bold=True, before=10, after=10, box=(_hex(b.accent), _tint(b.accent, 0.92)))
         for name in ("Header", "Footer"):
@@ -431,6 +435,11 @@ class _Builder:
                 if link is None:
                     link = self._hyperlink(p, **{"r:id": p.part.relate_to(x.href, RT.HYPERLINK, is_external=True)})
                 self._inlines(p, x.children, link, bold, italic)
+            elif isinstance(x, XRef) and x.policy and into is None:  # the other policy's file, beside this one
+                link = self._hyperlink(p, **{"r:id": p.part.relate_to(f"{x.policy}.docx", RT.HYPERLINK,
+                                                                      is_external=True),
+                                             "w:anchor": bookmark_name(x.anchor)})
+                self._run(p, x.label, link, bold, italic, "Hyperlink")
             elif isinstance(x, XRef) and x.anchor in self.known_anchors and into is None:
                 link = self._hyperlink(p, **{"w:anchor": bookmark_name(x.anchor)})
                 self._run(p, x.label, link, bold, italic, "Hyperlink")
@@ -481,12 +490,6 @@ class _Builder:
                 self._run(p, (" \u00b7 " if i else "") + row.label + ": ")
                 self._inlines(p, row.value, bold=True)
         self._para("Title", doc.title)
-        facts = [doc.kind.capitalize()]
-        if doc.reference:
-            facts.append(f"Reference {doc.reference}")
-        if doc.version:
-            facts.append(f"Version {doc.version}")
-        self._para("Subtitle", "  \u00b7  ".join(facts))
 
         # the front matter as resolve computed it, in the HTML's order (policypack.frontmatter)
         f = doc.front
@@ -506,10 +509,15 @@ class _Builder:
                 self._list(b, 1, 0)
             elif isinstance(b, Table):
                 self._table(b.header, b.rows)
+            elif isinstance(b, Form):
+                self._form(b)
         for row in f.adoption + f.details:
             self._detail(row.label, row.value)
         if f.approvals:
             self._table(("Stage", "Name", "Date"), f.approvals, widths=(7, 5.6, 4))
+        if f.history:
+            self._para("Cover Heading", f.history.caption)
+            self._history(f.history)
 
     def _detail(self, label: str, value):
         """A cover row: its label, a tab, its value (a string or a run of inlines)."""
@@ -576,6 +584,8 @@ class _Builder:
                     self._list(b, 1, -(NUMBER_COLUMN + LIST_INSET))
                 elif isinstance(b, Table):
                     self._table(b.header, b.rows)
+                elif isinstance(b, Form):
+                    self._form(b)
         finally:
             self.body, self.width = self.d._body, TEXT_WIDTH
         cell._tc.remove(placeholder)
@@ -639,6 +649,8 @@ class _Builder:
                 self._list(b, 1, (level - 2) * NUMBER_COLUMN)
             elif isinstance(b, Table):
                 self._table(b.header, b.rows, indent=(level - 1) * NUMBER_COLUMN)
+            elif isinstance(b, Form):
+                self._form(b, indent=(level - 1) * NUMBER_COLUMN)
 
     def _list(self, lst: ListBlock, depth: int, shift, lead: Optional[RNode] = None):
         """A list; `lead`: the clause the list opens, whose number starts the first item's line."""
@@ -658,6 +670,8 @@ class _Builder:
                     self._list(b, depth + 1, shift)
                 elif isinstance(b, Table):
                     self._table(b.header, b.rows, indent=NUMBER_COLUMN + LIST_INSET + depth * LIST_STEP + shift)
+                elif isinstance(b, Form):
+                    self._form(b, indent=NUMBER_COLUMN + LIST_INSET + depth * LIST_STEP + shift)
 
     def _lead(self, p, n: RNode, shift):
         """Put clause `n`'s number and bookmark at the start of list item `p` (a level-1 list item
@@ -682,17 +696,15 @@ class _Builder:
 
     # ---- tables -----------------------------------------------------------------------------
     def _changes(self):
-        rows = self.doc.changes
-        if not rows:
+        """The table of changes in its appendix."""
+        if self.doc.history is None or not self.doc.history.rows:
             self._para("Normal", "No changes have been recorded.")
             return
-        header = ["Date", "Paragraphs affected", "Summary"]
-        widths = [3.6, 3.6, 9.4]
-        if any(r.layer != "model" for r in rows):
-            header.append("Changed by")
-            widths = [3.4, 3.0, 6.8, 3.4]
-        self._table(header, [[format_date(r.date), r.affected, r.summary, r.layer_name][:len(header)] for r in rows],
-                    widths=widths)
+        self._history(self.doc.history)
+
+    def _history(self, h):
+        """A HistoryTable (columns, labels and cells computed by resolve), its columns sized by field."""
+        self._table([label for _, label in h.columns], h.rows, widths=[HISTORY_WIDTHS[key] for key, _ in h.columns])
 
     def _review_history(self):
         if not self.doc.review_history:
@@ -742,16 +754,121 @@ class _Builder:
                     self._inlines(p, value, bold=(r == 0))
         self._para("Table Text")  # Word needs a paragraph between a table and what follows
 
+    # ---- forms: label cells and empty entry cells, one line LINE_MM high -----------------------
+    def _form_styles(self):
+        self._pstyle("Form Label", "Normal", bold=True, before=6, after=2, keep=True)
+        self._pstyle("Form Cell", "Normal", before=0, after=2)
+        self._pstyle("Form Tick", "Normal", left=FORM_TICK, hanging=FORM_TICK, before=4, after=4)
+        self._pstyle("Form Choices", "Normal", before=4, after=4)
+        self._pstyle("Form Space", "Normal", size=6, before=0, after=0)
+
+    def _form(self, form: Form, indent=0):
+        layout = {FormField: self._form_field, FormSignature: self._form_signature, FormTick: self._form_tick,
+                  FormChoices: self._form_choices, FormTable: self._form_table}
+        for item in form.items:
+            layout[type(item)](item, indent)
+
+    def _form_field(self, f: FormField, indent):
+        if f.lines > 1:  # the label above a box of the exact height
+            if f.label:
+                self._inlines(self._form_para("Form Label", indent), f.label)
+            box = self._form_grid([[None]], [1], indent, f.lines, exact=True)
+            _cell_borders(box.cell(0, 0), ("top", "left", "bottom", "right"))
+        elif f.label:
+            grid = self._form_grid([[f.label, None]], [FORM_LABEL_CM, TEXT_WIDTH / Cm(1) - FORM_LABEL_CM], indent, 1)
+            _cell_borders(grid.cell(0, 1), ("bottom",))
+        else:  # a bare writing line (a line of underscores in the text)
+            _cell_borders(self._form_grid([[None]], [1], indent, 1).cell(0, 0), ("bottom",))
+
+    def _form_signature(self, f: FormSignature, indent):
+        cells, widths = [f.label, None], [FORM_LABEL_CM, 7.0]
+        if f.date:
+            cells, widths = cells + [f.date, None], widths + [1.6, 3.6]
+        grid = self._form_grid([cells], widths, indent, 1)
+        for k in range(1, len(cells), 2):
+            _cell_borders(grid.cell(0, k), ("bottom",))
+
+    def _form_tick(self, f: FormTick, indent):
+        p = self._form_para("Form Tick", indent)
+        self._run(p, TICK_BOX + "\t")
+        self._inlines(p, f.label)
+
+    def _form_choices(self, f: FormChoices, indent):
+        p = self._form_para("Form Choices", indent)
+        if f.label:
+            self._inlines(p, f.label, bold=True)
+        for k, option in enumerate(f.options):
+            self._run(p, ("\u2003" if k or f.label else "") + TICK_BOX + " ")
+            self._inlines(p, option)
+
+    def _form_table(self, t: FormTable, indent):
+        entries = max(1, len(t.columns))
+        rows = ([[()] + list(t.columns)] if t.columns else []) + [[r] + [None] * entries for r in t.rows]
+        grid = self._form_grid(rows, [6.0] + [10.6 / entries] * entries, indent, t.lines, header=bool(t.columns),
+                               align="top")
+        for row in grid.rows:
+            for cell in row.cells:
+                _cell_borders(cell, ("top", "left", "bottom", "right"))
+
+    def _form_para(self, style: str, indent):
+        p = self._para(style)
+        if indent:
+            pf = p.paragraph_format
+            pf.left_indent = (p.style.paragraph_format.left_indent or 0) + indent
+        return p
+
+    def _form_grid(self, rows, widths, indent, lines: int, exact: bool = False, header: bool = False,
+                   align: str = "bottom"):
+        """A borderless table for a form item: `rows` of cells (runs of inlines, or None for an
+        entry cell), columns in proportion to `widths`, rows `lines` lines high (at least, or
+        `exact`ly: a box to write in), labels `align`ed on the line or at the top; then a small paragraph, so two tables never merge."""
+        available = self.width - indent
+        table = BlockItemContainer.add_table(self.body, len(rows), len(widths), available)
+        cols = [int(available * w / sum(widths)) for w in widths]
+        tbl_pr = table._tbl.tblPr
+        width = tbl_pr.find(qn("w:tblW"))
+        width.set(qn("w:w"), str(int(available / 635)))
+        width.set(qn("w:type"), "dxa")
+        look = tbl_pr.find(qn("w:tblLook"))
+        if indent:
+            look.addprevious(parse_xml(f'<w:tblInd {nsdecls("w")} w:w="{int(indent / 635)}" w:type="dxa"/>'))
+        look.addprevious(parse_xml(f'<w:tblBorders {nsdecls("w")}>' + "".join(
+            f'<w:{side} w:val="nil"/>' for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+            + "</w:tblBorders>"))
+        look.addprevious(parse_xml(f'<w:tblLayout {nsdecls("w")} w:type="fixed"/>'))
+        for gc, w in zip(table._tbl.tblGrid.gridCol_lst, cols):
+            gc.w = w
+        height = form_height(lines)
+        for r, cells in enumerate(rows):
+            row = table.rows[r]
+            trpr = row._tr.get_or_add_trPr()
+            trpr.append(parse_xml(f'<w:cantSplit {nsdecls("w")}/>'))
+            if header and r == 0:
+                trpr.append(parse_xml(f'<w:tblHeader {nsdecls("w")}/>'))
+            else:
+                trpr.append(parse_xml(f'<w:trHeight {nsdecls("w")} w:val="{height}" '
+                                      f'w:hRule="{"exact" if exact else "atLeast"}"/>'))
+            for c, value in enumerate(cells):
+                cell = row.cells[c]
+                cell.width = cols[c]
+                p = cell.paragraphs[0]
+                p.style = self.d.styles["Form Cell"]
+                if value:
+                    self._inlines(p, value, bold=True)
+                if not (header and r == 0):
+                    cell._tc.get_or_add_tcPr().append(parse_xml(f'<w:vAlign {nsdecls("w")} w:val="{align}"/>'))
+        self._para("Form Space")
+        return table
+
     # ---- header, footer, properties ----------------------------------------------------------
     def _running_header_footer(self):
         s = self.d.sections[0]
         p = s.header.paragraphs[0]
         p.style = self.d.styles["Header"]
-        p.add_run(f"{self.doc.front.running_header or self.doc.title}\t{self.doc.org.name}")
+        p.add_run(f"{self.doc.front.running_header}\t{self.doc.org.name}")
         p = s.footer.paragraphs[0]
         p.style = self.d.styles["Footer"]
-        facts = [x for x in (self.doc.reference, f"Version {self.doc.version}" if self.doc.version else "") if x]
-        p.add_run((self.doc.front.running_footer or "  \u00b7  ".join(facts)) + "\tPage ")
+        p.add_run(self.doc.front.running_footer + "\tPage ")
         _field_begin(p, " PAGE ")
         p.add_run("1")
         _field_end(p)
@@ -807,6 +924,27 @@ def _svg_to_png(svg: bytes, root: Path) -> Optional[bytes]:
                               input=pdf, capture_output=True, check=True, timeout=60).stdout
     except subprocess.SubprocessError:
         return None
+
+
+FORM_LABEL_CM = 5.0  # the label column of a form's fields and signatures
+FORM_TICK = Cm(0.7)  # a tick box, then the statement
+
+
+def form_height(lines: int) -> int:
+    """The height of `lines` lines of writing space in twips (model.LINE_MM each)."""
+    return round(lines * LINE_MM / 25.4 * 1440)
+
+
+def _cell_borders(cell, sides):
+    """Draw these sides of a cell: the line to write on, or the box."""
+    tcpr = cell._tc.get_or_add_tcPr()
+    borders = parse_xml(f'<w:tcBorders {nsdecls("w")}>' + "".join(
+        f'<w:{side} w:val="single" w:sz="6" w:space="0" w:color="000000"/>' for side in sides) + "</w:tcBorders>")
+    width = tcpr.find(qn("w:tcW"))
+    if width is not None:
+        width.addnext(borders)  # tcBorders follows tcW (and gridSpan) in the schema
+    else:
+        tcpr.insert(0, borders)
 
 
 def _no_number_column(p):

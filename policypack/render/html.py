@@ -32,8 +32,9 @@ from markupsafe import Markup, escape
 
 from ..errors import Loc, Report, describe_exception
 from ..load import MAX_LOGO, MAX_TEMPLATE, read_regular
-from ..model import (Branding, Break, Code, Emph, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong,
-                     Table, Text, XRef, list_marker)
+from ..model import (TICK_BOX, Branding, Break, Code, Emph, Form, FormChoices, FormField, FormSignature, FormTable,
+                     FormTick, Link, ListBlock, OrgInfo, Para, ResolvedPolicy, RNode, Strong, Table, Text, XRef,
+                     list_marker)
 from ..sandbox import render_bounded
 from ..sanitize import assemble, clean_html, take_apart
 from . import RenderContext, format_date, schools_dir
@@ -54,20 +55,34 @@ FONT_RE = re.compile(r"[A-Za-z0-9 -]{1,64}\Z")
 class BodyRenderer:
     """One rule per model type, like markdown-it's renderer: `render_blocks` / `render_inlines`."""
 
-    def __init__(self):
+    def __init__(self, link_format: str = "html"):
+        self.link_format = link_format  # the file a reference to another policy of the pack opens
         self.rules = {
             Text: lambda i: escape(i.text),
             Strong: lambda i: f"<strong>{self.render_inlines(i.children)}</strong>",
             Emph: lambda i: f"<em>{self.render_inlines(i.children)}</em>",
             Code: lambda i: f"<code>{escape(i.text)}</code>",
             Link: lambda i: f'<a href="{escape(i.href)}">{self.render_inlines(i.children)}</a>',
-            XRef: lambda i: f'<a class="xref" href="#{escape(i.anchor)}">{escape(i.label)}</a>',
+            XRef: lambda i: f'<a class="xref" href="{self.xref_href(i)}">{escape(i.label)}</a>',
             Break: lambda i: "<br>",
             Para: lambda b: f"<p>{self.render_inlines(b.inlines)}</p>\n",
             ListBlock: self.list_block,
             Table: self.table,
+            Form: lambda b: f'<div class="form">\n{self.render_blocks(b.items)}</div>\n',
+            FormField: self.form_field,
+            FormSignature: lambda i: (f'<p class="form-signature">{self.form_line(i.label)}'
+                                      f'{self.form_line(i.date, "date") if i.date else ""}</p>\n'),
+            FormTick: lambda i: f'<p class="form-tick">{self.tick(i.label)}</p>\n',
+            FormChoices: lambda i: (f'<div class="form-choices">{self.form_label(i.label)}<ul>'
+                                    + "".join(f"<li>{self.tick(o)}</li>" for o in i.options) + "</ul></div>\n"),
+            FormTable: self.form_table,
         }
         self.where = ""  # the clause being rendered, for table captions
+        self.narrow = set()  # clause levels below 2 whose labels are all short ("(a)", "12"): less indent
+
+    def xref_href(self, x: XRef) -> str:
+        """'#anchor', or 'other-policy.html#anchor' for a clause of another policy of the pack."""
+        return escape(f"{x.policy}.{self.link_format}#{x.anchor}" if x.policy else f"#{x.anchor}")
 
     def render_inlines(self, inlines) -> str:
         return "".join(self.rules[type(i)](i) for i in inlines)
@@ -86,8 +101,37 @@ class BodyRenderer:
         return data_table(f"Table in {self.where}", [self.render_inlines(c) for c in t.header],
                           [[self.render_inlines(c) for c in row] for row in t.rows], "text-table")
 
+    # ---- forms: boxes and lines drawn by style.css, at their full height on paper --------------
+    def form_label(self, label) -> str:
+        return f'<span class="form-label">{self.render_inlines(label)}</span>' if label else ""
+
+    def form_line(self, label, cls: str = "") -> str:
+        """A label and a line to write on beside it."""
+        return f'{self.form_label(label)}<span class="write-line{" " + cls if cls else ""}"></span>'
+
+    def tick(self, label) -> str:
+        return f'<span class="tick-box">{TICK_BOX}</span> {self.render_inlines(label)}'
+
+    def form_field(self, f: FormField) -> str:
+        if f.lines == 1:
+            return f'<p class="form-field">{self.form_line(f.label)}</p>\n'
+        return (f'<div class="form-field">{self.form_label(f.label)}<div class="write-box lines-{f.lines}">'
+                + '<span class="write-row"></span>' * f.lines + "</div></div>\n")
+
+    def form_table(self, t: FormTable) -> str:
+        header = [""] + [self.render_inlines(c) for c in t.columns] if t.columns else []
+        entry = '<span class="write-row"></span>' * t.lines
+        return data_table(f"Form in {self.where}", header,
+                          [[self.render_inlines(r)] + [entry] * max(1, len(t.columns)) for r in t.rows],
+                          "form-table", row_headers=True)
+
     # ---- the clause tree -------------------------------------------------------------------
     def render_nodes(self, doc: ResolvedPolicy) -> str:
+        widths = {}
+        for n in doc.walk():
+            if n.level > 2:
+                widths[n.level] = max(widths.get(n.level, 0), len(n.label))
+        self.narrow = {level for level, width in widths.items() if width <= 4}
         return "".join(self.part(n, doc) if n.kind == "part" else self.top(n, doc)
                        for n in doc.top_level() + doc.appendices)
 
@@ -127,7 +171,8 @@ class BodyRenderer:
         else:
             level, head = above, num
         body = self.render_blocks(n.blocks) + "".join(self.clause(c, level) for c in n.children)
-        return (f'<div class="clause level-{n.level}{" titled" if n.title else ""}" id="{escape(n.anchor)}">'
+        return (f'<div class="clause level-{n.level}{" titled" if n.title else ""}'
+                f'{" narrow" if n.level in self.narrow else ""}" id="{escape(n.anchor)}">'
                 f'{head}<div class="text">\n{body}</div></div>\n')
 
 
@@ -145,17 +190,16 @@ def data_table(caption: str, header: list, rows: list, cls: str, row_headers: bo
 
 
 def changes_table(doc: ResolvedPolicy) -> str:
-    if not doc.changes:
+    """The table of changes in its appendix."""
+    if doc.history is None or not doc.history.rows:
         return "<p>No changes have been recorded.</p>\n"
-    header = ["Date", "Paragraphs affected", "Summary"]
-    by_layer = any(c.layer != "model" for c in doc.changes)
-    if by_layer:
-        header.append("Changed by")
-    rows = []
-    for c in doc.changes:
-        row = [escape(format_date(c.date)), escape(c.affected), escape(c.summary)]
-        rows.append(row + [escape(c.layer_name)] if by_layer else row)
-    return data_table("Changes to this " + doc.kind + ", newest first", header, rows, "changes", row_headers=True)
+    return history_table(doc.history)
+
+
+def history_table(h) -> str:
+    """A HistoryTable (columns, labels and cells computed by resolve) as an HTML table."""
+    return data_table(h.caption, [escape(label) for _, label in h.columns],
+                      [[escape(c) for c in row] for row in h.rows], f"changes history-{h.place}", row_headers=True)
 
 
 def review_table(doc: ResolvedPolicy) -> str:
@@ -175,13 +219,13 @@ def front_matter(doc: ResolvedPolicy, ctx: RenderContext) -> dict:
     """The resolved front matter (`doc.front`, computed once) as template values: labels and order
     are resolve's; values are HTML made here from their inlines."""
     f = doc.front
-    inl = BodyRenderer().render_inlines
+    inl = BodyRenderer(ctx.link_format).render_inlines
     notice = f.notice(ctx.as_of, format_date)
     return {
         "parents": parents(doc.org),
         "banner": [(r.label, Markup(inl(r.value))) for r in f.banner],
         "summary": f.summary,
-        "statement": PolicyText(BodyRenderer().render_blocks(f.statement)) if f.statement else "",
+        "statement": PolicyText(BodyRenderer(ctx.link_format).render_blocks(f.statement)) if f.statement else "",
         "adoption": [(r.label, Markup(inl(r.value))) for r in f.adoption],
         "details": [(r.label, Markup(inl(r.value))) for r in f.details],
         "approvals": list(f.approvals),
@@ -190,6 +234,7 @@ def front_matter(doc: ResolvedPolicy, ctx: RenderContext) -> dict:
         "next_review": format_date(f.next_review),
         "running_header": f.running_header,
         "running_footer": f.running_footer,
+        "history": Markup(history_table(f.history)) if f.history else "",
     }
 
 
@@ -362,8 +407,8 @@ def doc_values(doc: ResolvedPolicy) -> dict:
 
 
 def render_html(doc: ResolvedPolicy, ctx: RenderContext) -> bytes:
-    body = BodyRenderer().render_nodes(doc)
-    key_message = BodyRenderer().render_blocks(doc.key_message)
+    body = BodyRenderer(ctx.link_format).render_nodes(doc)
+    key_message = BodyRenderer(ctx.link_format).render_blocks(doc.key_message)
 
     def verify(page_body: str, filename: str) -> None:
         _verify_policy_text(doc, page_body, body, key_message, filename)

@@ -13,6 +13,7 @@ any attachment link are emptied before the PDF is written.
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -70,10 +71,21 @@ def document_fetcher(doc: ResolvedPolicy, ctx: RenderContext) -> ProjectFetcher:
 
 def render_pdf(doc: ResolvedPolicy, ctx: RenderContext) -> bytes:
     root = Path(ctx.project_root).resolve()
-    page = HTML(string=render_html(doc, ctx).decode("utf-8"), base_url=root.as_uri() + "/",
+    base = root.as_uri() + "/"
+    page = HTML(string=render_html(doc, replace(ctx, link_format="pdf")).decode("utf-8"), base_url=base,
                 url_fetcher=document_fetcher(doc, ctx))
     document = page.render(pdf_variant="pdf/ua-1")
     document.metadata.attachments = []  # <link rel="attachment"> (the sanitiser removes it already)
     for p in document.pages:  # <a rel="attachment"> (likewise)
-        p.links = [link for link in p.links if link[0] != "attachment"]
+        p.links = [_relative(link, base) for link in p.links if link[0] != "attachment"]
     return document.write_pdf(pdf_variant="pdf/ua-1", attachments=[])
+
+
+def _relative(link: tuple, base: str) -> tuple:
+    """A link to another policy of the pack ('other.pdf#c-id'), which WeasyPrint made absolute
+    against the project folder, made relative again: it opens the file beside this one, wherever
+    the pack is published, and the PDF does not carry the builder's folder names."""
+    kind, target, *rest = link
+    if kind == "external" and isinstance(target, str) and target.startswith(base):
+        return (kind, target[len(base):], *rest)
+    return link
