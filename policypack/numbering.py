@@ -163,8 +163,7 @@ _add(Scheme("legal", (_DOTTED, _DOTTED, _DOTTED, _SUB_A, _SUB_I),
             summary="1 / 1.1 / 1.1.1 / (a) / (i): three numbered levels, as in trust and council HR policies",
             example="4  Procedure / 4.3 / 4.3.2 / (a); a reference reads 4.3.2(a)"))
 _add(Scheme("paragraph", (Level(label="{number}.", ref="section {number}"), Level(ref="paragraph {number}"),
-                          replace(_SUB_A, ref="paragraph {parent}{number}"),
-                          replace(_SUB_I, ref="paragraph {parent}{number}")),
+                          _SUB_A, _SUB_I),  # "{parent}" already reads "paragraph 5.2"
             appendices=Appendices(format="upper-alpha", prefix=""),
             summary="1. / 1.1 / (a) / (i), references written 'paragraph 1.1(a)', appendices lettered",
             example="5.  Grievances / 5.2 / (b); a reference reads 'paragraph 5.2(b)'; Appendix B, clause B.1"))

@@ -23,7 +23,7 @@ def pdf_pages(pdf_path, layout: bool = True) -> list[str]:
     return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
 
 
-def pdf_paragraph_numbers(pdf_path, stop_at: str = "") -> list[str]:
+def pdf_paragraph_numbers(pdf_path, stop_at: str = "", start_at: str = "") -> list[str]:
     """The clause numbers printed in the margin, in reading order, read from the PDF's text.
 
     A line counts when its first token looks like a label ("1.2", "1.2.", "A1.1", "(a)", "(iv)", or
@@ -33,10 +33,16 @@ def pdf_paragraph_numbers(pdf_path, stop_at: str = "") -> list[str]:
     (so a wrapped line starting with a number is not taken for a paragraph). Lettered and roman
     list items inside clause text look the same as lettered sub-clauses and are read too.
     Reading stops at a body line that is `stop_at` (give the heading of the first generated
-    appendix: a table of changes has clause numbers in its cells, not in a margin).
+    appendix: a table of changes has clause numbers in its cells, not in a margin). Reading starts
+    after a line that is `start_at`, when given ("Contents": a version history at the front has
+    version numbers in its cells).
     """
     tokens = []
+    started = not start_at
     for line in (line for page in pdf_pages(pdf_path) for line in page.splitlines()):
+        if not started:
+            started = line.strip() == start_at
+            continue
         if stop_at and line.strip() == stop_at:
             break
         m = _LABEL.match(line)

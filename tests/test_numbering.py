@@ -193,6 +193,8 @@ def test_the_other_schemes(project):
     by = {s: project[1][s].by_id() for s in SCHEMES}
     assert by["legal"]["intro-deep"].ref == "1.1.1(a)"
     assert by["paragraph"]["phones"].ref == "paragraph 1.3"
+    assert by["paragraph"]["intro-sub"].ref == "paragraph 1.1(a)"  # the word once, not "paragraph paragraph"
+    assert by["paragraph"]["intro-deep"].ref == "paragraph 1.1(a)(i)"
     assert by["paragraph"]["app-help"].label == "Appendix A"
     assert by["paragraph"]["app-help-one"].label == "A.1"
     assert [by["lettered-sections"][i].label for i in ("intro", "intro-purpose", "intro-sub")] == ["A", "A.1", "(a)"]

@@ -114,7 +114,9 @@ def test_explain_shows_numbering_front_matter_running_text_and_history():
     assert "Version history: place front (set by willowbank-primary-school" in text and "1 entry shown;" in text
     council = run("explain", "porthaven-city-council", "social-media").output
     assert "place appendix (set by default), include inherited (set by default)" in council
-    assert "Running header" not in council  # none is set
+    # none is set: the defaults show, the title and the reference with the version
+    assert "Running header: Social networking protocol for schools and academies\n" in council
+    assert "Running footer: HR-P12  \u00b7  Version 5.0\n" in council
 
 
 def test_the_county_family_has_its_own_numbering_cover_and_running_text():
