@@ -232,7 +232,7 @@ def explain(root, school, policy, as_json, guidance):
     if doc is None:
         sys.exit(1)
     rows = []
-    for n in doc.walk():
+    for n in doc.walk_outline():
         p = n.provenance
         rows.append({"number": n.label, "id": n.id, "kind": n.kind, "level": n.level, "title": n.title or "",
                      "layer": p.layer, "action": p.action, "source": str(p.loc) if p.loc else "",
@@ -248,7 +248,7 @@ def explain(root, school, policy, as_json, guidance):
     else:
         echo(f"{doc.title} for {doc.org.name} (numbering: {doc.numbering})")
         for r in rows:
-            indent = "  " * (r["level"] - 1)
+            indent = "  " * max(r["level"] - 1, 0)
             flags = "".join(f" [{f}]" for f in ("slot", "locked") if r[f])
             if r["variant"]:
                 flags += f" [variant: {r['variant']}]"

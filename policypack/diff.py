@@ -152,7 +152,7 @@ class PolicyDiff:
     def affected(self) -> tuple:
         """(ids in the new version in document order, old numbers of removed clauses)."""
         touched = self.substantive_ids() | {m.id for m in self.moved}
-        ids = [n.id for n in self.new.walk() if n.id in touched]
+        ids = [n.id for n in self.new.walk_outline() if n.id in touched]
         return ids, [c.number for c in self.removed]
 
     def proposed_change(self, as_of: dt.date, summary: Optional[str] = None) -> dict:
@@ -175,7 +175,7 @@ class PolicyDiff:
         where it was and inserted where it is. Keeping the "=" and "+" entries gives the new version
         node for node, keeping "=" and "-" the old one.
         """
-        old, new = list(self.old.walk()), list(self.new.walk())
+        old, new = list(self.old.walk_outline()), list(self.new.walk_outline())
         a, b = [n.id for n in old], [n.id for n in new]
         out = []
         for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
@@ -197,7 +197,7 @@ def _places(doc: ResolvedPolicy) -> dict:
             out[n.id] = (n, parent, ids)
             visit(n.children, n.id)
 
-    visit(doc.sections, None)
+    visit(doc.top_level(), None)  # a section in a part has the part as its parent
     visit(doc.appendices, APPENDICES)
     return out
 
@@ -223,8 +223,8 @@ def diff_policies(old: ResolvedPolicy, new: ResolvedPolicy) -> PolicyDiff:
     for f in FRONT_FIELDS:
         if getattr(old, f) != getattr(new, f):
             d.front.append(FrontChange(f, getattr(old, f), getattr(new, f)))
-    d.removed = [_clause(n, po[n.id][1]) for n in old.walk() if n.id not in pn]
-    d.added = [_clause(n, pn[n.id][1]) for n in new.walk() if n.id not in po]
+    d.removed = [_clause(n, po[n.id][1]) for n in old.walk_outline() if n.id not in pn]
+    d.added = [_clause(n, pn[n.id][1]) for n in new.walk_outline() if n.id not in po]
     moved_in_order = set()
     for parent_key, siblings in {(p, tuple(s)) for _, p, s in pn.values()}:
         common_new = [i for i in siblings if i in po and po[i][1] == parent_key]
@@ -234,7 +234,7 @@ def diff_policies(old: ResolvedPolicy, new: ResolvedPolicy) -> PolicyDiff:
         sm = difflib.SequenceMatcher(None, common_old, common_new, autojunk=False)
         kept = {common_new[j] for blk in sm.get_matching_blocks() for j in range(blk.b, blk.b + blk.size)}
         moved_in_order.update(i for i in common_new if i not in kept)
-    for n in new.walk():
+    for n in new.walk_outline():
         if n.id not in po:
             continue
         o, old_parent, _ = po[n.id]

@@ -36,6 +36,7 @@ SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend th
 NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
              "guidance", "slot", "locked", "form"}
 APPENDIX_KEYS = NODE_KEYS | {"generated"}
+PART_KEYS = {"part", "title", "optional", "guidance", "sections", "appendices"}
 ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
 ADOPTION_TEXT = {"body", "chair_title", "statement", "written_by", "version", "agreed_by", "author",
                  "address"}
@@ -380,6 +381,9 @@ def _top(r: _Reader, data, key: str) -> Optional[LMap]:
 
 
 def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_library=False) -> Optional[Node]:
+    if isinstance(raw, LMap) and "part" in raw:  # a policy's own `sections:` list reads parts with _part
+        _misplaced_part(r, raw, kind)
+        return None
     if isinstance(raw, LMap) and "include" in raw:
         return _include(r, raw, kind, library, in_library)
     what = {"section": "a section", "clause": "a clause", "appendix": "an appendix"}[kind]
@@ -440,6 +444,36 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
     return node
 
 
+def _part(r: _Reader, raw: LMap, library: Optional[Library]) -> Optional[Node]:
+    """A part: a titled group of sections with its own appendices, written as an item of a
+    policy's `sections:` list that starts with `part: <id>`. Its node's children are its sections,
+    then its appendices."""
+    pid = r.ident(raw.get("part"), raw.line_of("part"), "the id of a part")
+    what = f"part '{pid}'" if pid else "a part"
+    m = r.mapping(raw, raw.line, what, PART_KEYS, {"title", "sections"})
+    if m is None or pid is None:
+        return None
+    node = Node(id=pid, kind="part", loc=r.loc(m.line), title=r.text(m, "title", what),
+                guidance=r.text(m, "guidance", what), optional=r.choice(m, "optional", what, OPTIONAL_VALUES))
+    node.provenance = Provenance(loc=r.loc(m.line))
+    node.enabled = node.optional != "default-off"
+    for key, kind in (("sections", "section"), ("appendices", "appendix")):
+        for item, line in r.items(m.get(key), m.line_of(key), f"'{key}' in {what} must be a list",
+                                  "Start each item with '- id: ...' (or '- include: ...').") or ():
+            child = _node(r, item, line, kind, library)
+            if child:
+                node.children.append(child)
+    if m.get("sections") is not None and not any(c.kind == "section" for c in node.children):
+        r.err(m.line_of("sections"), f"{what} has no sections", "Give it at least one section, or delete the part.")
+    return node
+
+
+def _misplaced_part(r: _Reader, raw: LMap, kind: str) -> None:
+    where = {"section": "inside another part, in the library or in an insertion", "clause": "inside a section or clause",
+             "appendix": "among appendices"}[kind]
+    r.err(raw.line_of("part"), f"a part cannot go {where}",
+          "Parts group sections: write '- part: ...' only as an item of a policy's own 'sections:' list "
+          "(before, between or after its sections); a section is written '- id: ...'.")
 # A form item is named by its kind's key, which holds its label (or its choices, or its rows);
 # the other keys it may have:
 FORM_ITEMS = {"field": {"lines"}, "signature": {"date"}, "tick": set(), "choices": {"label"},
@@ -652,7 +686,10 @@ def _load_policy(path: Path, root: Path, library: Library, report: Report) -> Op
             r.err(p.line_of(key), f"'{key}' in {what} must be a list", "Start each item with '- id: ...'.")
             continue
         for item, line in zip(items, items.item_lines):
-            node = _node(r, item, line, kind, library)
+            if kind == "section" and isinstance(item, LMap) and "part" in item:
+                node = _part(r, item, library)
+            else:
+                node = _node(r, item, line, kind, library)
             if node:
                 target.append(node)
     policy.changes = _changes(r, p.get("changes"), p.line_of("changes"), what, "model")

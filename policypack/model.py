@@ -42,7 +42,7 @@ class Node:
     """A section, clause (any depth) or appendix in the source tree."""
 
     id: str
-    kind: str  # section | clause | appendix
+    kind: str  # section | clause | appendix | part (children: its sections, then its appendices)
     loc: Loc
     title: Optional[str] = None
     text: Optional[str] = None
@@ -481,7 +481,7 @@ class RNode:
     @property
     def heading(self) -> str:
         """The heading as contents and bookmarks show it."""
-        if self.kind == "appendix":
+        if self.kind in ("appendix", "part"):
             return f"{self.label} \u2013 {self.title}" if self.title else self.label
         return f"{self.label} {self.title}".strip() if self.title else self.label
 
@@ -626,6 +626,19 @@ class ResolvedPolicy:
     consultation: list  # [(layer, action, clause id, Loc)]: edits outside customisable slots
     model_revision: Optional[str] = None
     front: Optional[FrontMatter] = None  # computed once by resolve; every writer lays it out
+    # The body's top level in order when the policy has parts: section RNodes and part RNodes
+    # (kind "part", level 0, label "Part B", children: its sections, the same objects as in
+    # `sections`). `sections` stays the flat list and `walk()` never visits parts; a part's
+    # appendices are in `appendices`, numbered with the others. Empty when there are no parts.
+    outline: list = field(default_factory=list)
+
+    @property
+    def parts(self) -> list:
+        return [n for n in self.outline if n.kind == "part"]
+
+    def top_level(self) -> list:
+        """What the body shows at its top level, in order: sections, and parts holding sections."""
+        return self.outline or self.sections
     history: Optional[HistoryTable] = None  # the table of changes, at the front or in its appendix
     numbering_from: str = ""  # where the numbering scheme was chosen: "organisation-id (file:line)" or "default"
 
@@ -633,8 +646,13 @@ class ResolvedPolicy:
         for top in self.sections + self.appendices:
             yield from top.walk()
 
+    def walk_outline(self):
+        """As `walk()`, with each part just before its sections."""
+        for top in self.top_level() + self.appendices:
+            yield from top.walk()
+
     def by_id(self) -> dict:
-        return {n.id: n for n in self.walk()}
+        return {n.id: n for n in self.walk_outline()}
 
     def review_status(self, as_of: dt.date) -> str:
         return review_status(self.next_review, as_of)

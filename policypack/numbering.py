@@ -87,11 +87,19 @@ class Appendices:
 
 
 @dataclass(frozen=True)
+class Parts:
+    """How parts (groups of sections above section level) are labelled: "Part 1", "Part B"."""
+    format: str = "decimal"
+    label: str = "Part {n}"
+
+
+@dataclass(frozen=True)
 class Scheme:
     name: str
     levels: tuple  # of Level; the last one repeats for deeper levels
     appendices: Appendices = Appendices()
     appendix_levels: Optional[tuple] = None  # levels 2.. inside appendices (default: `levels`)
+    parts: Parts = Parts()
     lists: tuple = ()  # in-text list formats, outermost first (default: the free ones, see module doc)
     summary: str = ""
     example: str = ""
@@ -198,6 +206,12 @@ class Numberer:
             return self.running[level]
         return index
 
+    def part(self, index: int) -> tuple:
+        """(number, label) of the index-th part (1-based): ("B", "Part B"). Sections number on
+        across parts, so a part's label is also its cross-reference."""
+        n = counter(self.scheme.parts.format, index)
+        return n, self.scheme.parts.label.replace("{n}", n)
+
     def label(self, level: int, path: list, appendix: bool, parent_ref: str, title: Optional[str]):
         """(number, label in the margin, text of a cross-reference); `path` holds the counters."""
         s = self.scheme
@@ -269,6 +283,9 @@ def problems(scheme: Scheme) -> list:
     if len(set(scheme.lists)) != len(scheme.lists):
         out.append((("lists", None), "'lists' names the same format twice, so a nested list looks like its parent",
                     "Give each depth of list its own format."))
+    if "{n}" not in scheme.parts.label:
+        out.append((("parts", None), f"the part label '{scheme.parts.label}' has no {{n}}, "
+                    "so every part gets the same label", "Write e.g. label: \"Part {n}\"."))
     if "{n}" not in scheme.appendices.label:
         out.append((("appendices", None), f"the appendix label '{scheme.appendices.label}' has no {{n}}, "
                     "so every appendix gets the same label", "Write e.g. label: \"Appendix {n}\"."))
@@ -304,7 +321,13 @@ def list_styles(blocks: list, formats: tuple) -> list:
 # ---- reading a layer's own schemes ----------------------------------------------------------
 LEVEL_KEYS = {"format", "number", "label", "ref", "pad", "continuous"}
 APPENDIX_KEYS = {"format", "label", "prefix"}
-SCHEME_KEYS = {"levels", "appendix_levels", "appendices", "lists", "summary"}
+SCHEME_KEYS = {"levels", "appendix_levels", "appendices", "parts", "lists", "summary"}
+PART_KEYS = {"format", "label"}
+PART_SCHEMES = {
+    "part-number": Parts(),
+    "part-letter": Parts(format="upper-alpha"),
+    "part-roman": Parts(format="upper-roman"),
+}
 APPENDIX_SCHEMES = {
     "appendix-number": Appendices(),
     "appendix-letter": Appendices(format="upper-alpha", prefix=""),
@@ -358,6 +381,9 @@ def read_schemes(r, value, line: int, what: str) -> dict:
             if fmt is None or not _placeholders_ok(r, am, "label", label, {"n"}, f"the appendix label of '{name}'"):
                 continue
             appendices = Appendices(format=fmt, label=label, prefix=prefix if prefix is not None else "A")
+        parts = _read_parts(r, sm, name)
+        if parts is None:
+            continue
         lists = ()
         lv = sm.get("lists")
         if lv is not None:
@@ -373,7 +399,7 @@ def read_schemes(r, value, line: int, what: str) -> dict:
                 continue
             lists = tuple(lv)
         scheme = Scheme(name=str(name), levels=levels, appendices=appendices, appendix_levels=app_levels,
-                        lists=lists, summary=r.text(sm, "summary", f"numbering scheme '{name}'") or "")
+                        parts=parts, lists=lists, summary=r.text(sm, "summary", f"numbering scheme '{name}'") or "")
         found = problems(scheme)
         for (key, i), message, hint in found:
             where = sm.line_of(key) if key in sm else sm.line
@@ -383,6 +409,31 @@ def read_schemes(r, value, line: int, what: str) -> dict:
         if not found:
             out[str(name)] = scheme
     return out
+
+
+def _read_parts(r, sm, name: str) -> Optional[Parts]:
+    """`parts:` of a scheme: a name from PART_SCHEMES or {format, label}; Parts() when absent,
+    None (reported) when wrong."""
+    from .errors import did_you_mean
+    pv = sm.get("parts")
+    if pv is None:
+        return Parts()
+    if isinstance(pv, str):
+        if pv not in PART_SCHEMES:
+            hint = did_you_mean(pv, PART_SCHEMES)
+            r.err(sm.line_of("parts"), f"'parts' in numbering scheme '{name}' is '{pv}'",
+                  (hint + " " if hint else "") + "Use one of: " + ", ".join(PART_SCHEMES)
+                  + ", or a mapping with format and label.")
+            return None
+        return PART_SCHEMES[pv]
+    pm = r.mapping(pv, sm.line_of("parts"), f"'parts' in numbering scheme '{name}'", PART_KEYS)
+    if pm is None:
+        return None
+    fmt = r.choice(pm, "format", "the parts", FORMATS[:-1]) if pm.get("format") is not None else "decimal"
+    label = r.text(pm, "label", "the parts") or "Part {n}"
+    if fmt is None or not _placeholders_ok(r, pm, "label", label, {"n"}, f"the part label of '{name}'"):
+        return None
+    return Parts(format=fmt, label=str(label))
 
 
 def _read_levels(r, sm, key: str, name: str) -> Optional[tuple]:

@@ -208,7 +208,7 @@ def _node_html(r: Redline, old, new) -> str:
     title = _ops_html(title_ops)
     note = "".join(f'<span class="note">{n if "<span" in n else _e(n)}</span>' for n in notes)
     cls = "node touched" if touched else "node"
-    if node.level == 1:
+    if node.level <= 1:  # a section, an appendix or a part
         head = f'<h3 id="{_e(node.anchor)}"><span class="num">{number}</span> {title}</h3>'
         body = f"<p>{_ops_html(text_ops)}</p>" if text_ops else ""
         return f'<div class="{cls}">{head}{note}{body}</div>\n'
@@ -232,14 +232,14 @@ def _at_a_glance(d: PolicyDiff) -> str:
         node = new.get(cid) or old[cid]
         label = f"{node.ref} {node.title}" if node.title else node.ref
         items.append(f'<li><a href="#{_e(node.anchor)}">{_e(label)}</a> \u2013 {kind}</li>')
-    order = {n.id: i for i, n in enumerate(d.new.walk())}
+    order = {n.id: i for i, n in enumerate(d.new.walk_outline())}
     items = [i for _, i in sorted(zip((order.get(c, -1) for c in kinds), items), key=lambda p: p[0])]
     return f"<p>Changes at a glance:</p><ul>{''.join(items)}</ul>"
 
 
 def render_html(r: Redline) -> bytes:
     d = r.diff
-    old_ids, new_ids = {n.id for n in d.old.walk()}, {n.id for n in d.new.walk()}
+    old_ids, new_ids = {n.id for n in d.old.walk_outline()}, {n.id for n in d.new.walk_outline()}
     old_by_id = d.old.by_id()
     body = []
     for old, new in d.merged():

@@ -59,7 +59,7 @@ def node_paragraphs(node: RNode) -> list:
     """The paragraphs a node prints as: number, tab and title (appendices: "Appendix 1 – Title"), or
     number, tab and the first line of text; then its text, line by line."""
     lines = node.text.split("\n") if node.text else []
-    if node.kind == "appendix" and node.level == 1:
+    if node.kind in ("appendix", "part") and node.level <= 1:
         return [node.heading] + lines
     if node.title or not lines:
         return ["\t".join(x for x in (node.label, node.title) if x)] + lines
@@ -114,7 +114,7 @@ def node_runs(node: RNode) -> list:
     """[(text, Fmt)] of the node's paragraphs joined by line breaks: `node_paragraphs` formatted."""
     want = "\n".join(node_paragraphs(node))
     body = _block_runs(node.blocks)
-    if node.kind == "appendix" and node.level == 1:
+    if node.kind in ("appendix", "part") and node.level <= 1:
         runs = [(node.heading, PLAIN)] + ([("\n", PLAIN)] + body if node.text else [])
     elif node.title or not node.text:
         runs = [("\t".join(x for x in (node.label, node.title) if x), PLAIN)] + (
@@ -128,7 +128,7 @@ def node_runs(node: RNode) -> list:
 
 def version_paragraphs(doc: ResolvedPolicy) -> list:
     """Every paragraph of one version, as the redline's Accept All (new) or Reject All (old) gives them."""
-    return front_paragraphs(doc) + [p for n in doc.walk() for p in node_paragraphs(n)]
+    return front_paragraphs(doc) + [p for n in doc.walk_outline() for p in node_paragraphs(n)]
 
 
 def revision_date(doc: ResolvedPolicy) -> str:
@@ -383,7 +383,7 @@ def _document(doc: ResolvedPolicy):
 
 def _styles(node: RNode, styled: bool) -> tuple:
     """(style of the first paragraph, style of the others, left indent in cm) for a node."""
-    if node.level == 1:
+    if node.level <= 1:  # a section, an appendix or a part
         return "Heading 1", "Normal", 0
     if not styled:
         return "Normal", "Normal", 0.75 * (node.level - 2)

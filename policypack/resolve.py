@@ -135,6 +135,9 @@ class _Resolver:
             src = sources[rnode.id]
             rnode.title = self._render_inline(src.title, src.loc, f"the title of '{src.id}'") if src.title else None
             rnode.blocks = numbering.list_styles(self._blocks_for(src), self.scheme.list_formats())
+        for part in [n for n in self.outline if n.kind == "part"]:
+            src = sources[part.id]
+            part.title = self._render_inline(src.title, src.loc, f"the title of part '{src.id}'")
         field = lambda k: lp.fields.get(k, (None, None, None))  # noqa: E731
         key_message = []
         if field("key_message")[0]:
@@ -165,6 +168,7 @@ class _Resolver:
             branding=self._branding(),
             consultation=list(lp.consultation),
             model_revision=self.org.model_revision,
+            outline=self.outline,
             numbering_from=f"{field('numbering')[2]} ({field('numbering')[1]})" if "numbering" in lp.fields
             else "default",
         )
@@ -187,14 +191,14 @@ class _Resolver:
         """(sections, appendices) as RNodes without text: every label and reference number; also the
         version history's placement and entries (they decide whether its appendix shows)."""
         lp = self.layered
-        sections = [self._number(n, 1, [i]) for i, n in enumerate(self._enabled(lp.policy.sections), 1)]
+        self.outline, sections, part_appendices = self._parts(self._enabled(lp.policy.sections))
         choice = history.options(lp.chain, lp.policy.id)
         self.place, self.include = choice["place"][0], choice["include"][0]
         self.entries, self.left_out = history.select(lp, self.include)
         # a history placed at the front is not also shown in its appendix
         generated_data = {"changes": self.entries if self.place == "appendix" else [],
                           "review-history": lp.review_history}
-        shown = [n for n in lp.policy.appendices if not n.generated or generated_data[n.generated]]
+        shown = [n for n in part_appendices + lp.policy.appendices if not n.generated or generated_data[n.generated]]
         appendices = [self._number(n, 1, [i], appendix=True) for i, n in enumerate(self._enabled(shown), 1)]
         return sections, appendices
 
@@ -207,6 +211,28 @@ class _Resolver:
                 for sub in n.walk():
                     self.off[sub.id] = n
         return out
+
+    def _parts(self, tops: list) -> tuple:
+        """(outline, sections, appendices of the parts) from the enabled top-level items: sections
+        number on across parts; a part is labelled by the scheme ("Part 2") and holds its enabled
+        sections. `outline` is empty when there are no parts."""
+        outline, sections, appendices = [], [], []
+        for top in tops:
+            if top.kind != "part":
+                sections.append(self._number(top, 1, [len(sections) + 1]))
+                outline.append(sections[-1])
+                continue
+            number, label = self.numberer.part(sum(1 for n in outline if n.kind == "part") + 1)
+            part = RNode(id=top.id, kind="part", level=0, number=number, label=label, ref=label,
+                         anchor=f"c-{top.id}", title=top.title, blocks=[], children=[],
+                         provenance=top.provenance, guidance=top.guidance)
+            self.numbers[top.id] = part
+            for child in self._enabled([c for c in top.children if c.kind == "section"]):
+                sections.append(self._number(child, 1, [len(sections) + 1]))
+                part.children.append(sections[-1])
+            appendices += [c for c in top.children if c.kind == "appendix"]
+            outline.append(part)
+        return (outline if any(n.kind == "part" for n in outline) else []), sections, appendices
 
     def _number(self, node: Node, level: int, path: list, appendix: bool = False, parent_ref: str = "") -> RNode:
         path = path[:-1] + [self.numberer.counter(level, path[-1], appendix)]  # a running count, if the scheme says
@@ -496,7 +522,7 @@ class _Resolver:
         if not foreign:
             return
         places = [(f"{n.kind} '{n.id}'", sources[n.id].provenance.loc or sources[n.id].loc,
-                   (n.title or "") + "\n" + blocks_text(n.blocks)) for n in doc.walk()]
+                   (n.title or "") + "\n" + blocks_text(n.blocks)) for n in doc.walk_outline()]
         fields = self.layered.fields
         places += [("the title", fields["title"][1], doc.title),
                    ("the key message", fields["key_message"][1], blocks_text(doc.key_message))]

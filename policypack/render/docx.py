@@ -80,7 +80,7 @@ def render_docx(doc: ResolvedPolicy, ctx: RenderContext, page_numbers: Optional[
         return _Builder(doc, ctx, None).build()
     # contents titles wrap before the page-number band, so placeholder numbers lay out exactly as the
     # real ones will: one layout pass finds every page
-    tops = doc.sections + doc.appendices
+    tops = contents_nodes(doc)
     try:
         pages = heading_pages(_Builder(doc, ctx, ["0"] * len(tops)).build(), strict=True)
         if len(pages) != len(tops):
@@ -184,9 +184,18 @@ def bookmark_name(anchor: str) -> str:
     return name
 
 
+def contents_nodes(doc: ResolvedPolicy) -> list:
+    """The headings at the top of the outline, in document order: each part followed by its
+    sections, the sections outside parts, the appendices (what the contents lists)."""
+    out = []
+    for n in doc.top_level():
+        out += [n] + n.children if n.kind == "part" else [n]
+    return out + doc.appendices
+
+
 def heading_text(node: RNode) -> str:
-    """The heading as printed: number, tab, title (appendices: "Appendix 1 – Title")."""
-    if node.kind == "appendix":
+    """The heading as printed: number, tab, title (appendices: "Appendix 1 – Title", parts "Part 1 – Title")."""
+    if node.kind in ("appendix", "part"):
         return node.heading
     if node.label and node.title:
         return f"{node.label}\t{node.title}"
@@ -212,7 +221,7 @@ class _Builder:
         self.d = docx.Document()
         self.next_bookmark = 0
         self.colour = _hex(doc.branding.colour)
-        self.known_anchors = {n.anchor for n in doc.walk()}
+        self.known_anchors = {n.anchor for n in doc.walk()} | {n.anchor for n in doc.parts}
         self.body = self.d._body  # where paragraphs and tables go: the document, or the key message box
         self.width = TEXT_WIDTH  # the width of `body`
 
@@ -222,8 +231,8 @@ class _Builder:
         self._cover()
         self._contents()
         self._key_message()
-        for n in self.doc.sections + self.doc.appendices:
-            self._node(n)
+        for n in self.doc.top_level() + self.doc.appendices:
+            self._part(n) if n.kind == "part" else self._node(n)
         self._running_header_footer()
         self._properties()
         self._drop_template_parts()
@@ -275,10 +284,14 @@ class _Builder:
                      left=S, hanging=S, keep=True, outline=1)
         self._pstyle("Heading 3", "Normal", size=BODY_SIZE.pt, bold=True, before=6, after=3,
                      left=2 * S, hanging=S, keep=True, outline=2)
+        self._pstyle("Part Heading", "Normal", size=17, bold=True, colour=self.colour, after=10, keep=True,
+                     outline=0)
         self._pstyle("TOC Heading", "Normal", size=14, bold=True, colour=self.colour, after=10, outline=9)
         # titles wrap before a band kept for the page number, so numbers of any width lay out alike
         self._pstyle("toc 1", "Normal", left=S, hanging=S, right=PAGE_NUMBER_BAND, after=4,
                      tabs=[(TEXT_WIDTH, "right", "dot")])
+        self._pstyle("toc 2", "Normal", left=2 * S, hanging=S, right=PAGE_NUMBER_BAND, after=4,
+                     tabs=[(TEXT_WIDTH, "right", "dot")])  # a section inside a part
         for level in range(2, MAX_CLAUSE_STYLE + 1):
             self._pstyle(f"Clause {level}", "Normal", left=(level - 1) * S, hanging=S)
             self._pstyle(f"Clause Text {level}", "Normal", left=(level - 1) * S)
@@ -530,12 +543,13 @@ class _Builder:
         return _svg_to_png(data, self.ctx.project_root) if path.suffix.lower() == ".svg" else data
 
     def _contents(self):
-        tops = self.doc.sections + self.doc.appendices
+        tops = contents_nodes(self.doc)
         if not tops:
             return
+        in_part = {c.id for part in self.doc.parts for c in part.children}
         self._para("TOC Heading", "Contents").paragraph_format.page_break_before = True
         for i, n in enumerate(tops):
-            p = self._para("toc 1")
+            p = self._para("toc 2" if n.id in in_part else "toc 1")
             if "\t" not in heading_text(n):
                 _no_number_column(p)
             if i == 0:
@@ -585,7 +599,7 @@ class _Builder:
             p = self._para("Heading 1", heading_text(n))
             if "\t" not in heading_text(n):
                 _no_number_column(p)
-            if n.kind == "appendix" or (n is self.doc.sections[0] and not self.doc.key_message):
+            if n.kind == "appendix" or (n is self.doc.top_level()[0] and not self.doc.key_message):
                 p.paragraph_format.page_break_before = True
             self._bookmark(p, n.anchor)
             self._blocks(n.blocks, 1)
@@ -610,6 +624,14 @@ class _Builder:
                 self._inlines(p, rest[0].inlines)
                 rest = rest[1:]
             self._blocks(rest, n.level)
+        for child in n.children:
+            self._node(child)
+
+    def _part(self, n: RNode):
+        """A part: its heading on a new page (in the outline beside the sections), then its sections."""
+        p = self._para("Part Heading", heading_text(n))
+        p.paragraph_format.page_break_before = True
+        self._bookmark(p, n.anchor)
         for child in n.children:
             self._node(child)
 

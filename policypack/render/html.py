@@ -134,10 +134,16 @@ class BodyRenderer:
             if n.level > 2:
                 widths[n.level] = max(widths.get(n.level, 0), len(n.label))
         self.narrow = {level for level, width in widths.items() if width <= 4}
-        return "".join(self.top(n, doc) for n in doc.sections + doc.appendices)
+        return "".join(self.part(n, doc) if n.kind == "part" else self.top(n, doc)
+                       for n in doc.top_level() + doc.appendices)
 
-    def top(self, n: RNode, doc: ResolvedPolicy) -> str:
-        """A section or appendix: <section>, an <h2>, its text, a generated table, its clauses."""
+    def part(self, n: RNode, doc: ResolvedPolicy) -> str:
+        """A part: <section class="part"> with an <h2>, its sections inside it one heading level down."""
+        return (f'<section class="part" id="{escape(n.anchor)}">\n<h2 class="part-title">{escape(n.heading)}</h2>\n'
+                + "".join(self.top(s, doc, 3) for s in n.children) + "</section>\n")
+
+    def top(self, n: RNode, doc: ResolvedPolicy, level: int = 2) -> str:
+        """A section or appendix: <section>, an <h2> (<h3> in a part), its text, a generated table, its clauses."""
         if n.kind == "appendix":
             heading = escape(n.heading)
         elif n.label:
@@ -146,13 +152,13 @@ class BodyRenderer:
             heading = escape(n.title or "")
         self.where = n.heading
         parts = [f'<section class="{n.kind}" id="{escape(n.anchor)}">\n',
-                 f'<h2 class="{"numbered" if n.label and n.kind != "appendix" else "plain"}">{heading}</h2>\n',
+                 f'<h{level} class="{"numbered" if n.label and n.kind != "appendix" else "plain"}">{heading}</h{level}>\n',
                  self.render_blocks(n.blocks)]
         if n.generated == "changes":
             parts.append(changes_table(doc))
         elif n.generated == "review-history":
             parts.append(review_table(doc))
-        parts += [self.clause(c, 2) for c in n.children]
+        parts += [self.clause(c, level) for c in n.children]
         parts.append("</section>\n")
         return "".join(parts)
 
@@ -240,8 +246,13 @@ def parents(org) -> list:
 
 
 def toc_entries(doc: ResolvedPolicy) -> list:
-    return ([{"anchor": n.anchor, "num": n.label, "text": n.title or ""} for n in doc.sections]
-            + [{"anchor": n.anchor, "num": "", "text": n.heading} for n in doc.appendices])
+    """Contents entries; a part's entry holds its sections' entries under `sections`."""
+    def entry(n):
+        if n.kind == "part":
+            return {"anchor": n.anchor, "num": "", "text": n.heading, "sections": [entry(c) for c in n.children]}
+        return {"anchor": n.anchor, "num": n.label, "text": n.title or "", "sections": []}
+    return ([entry(n) for n in doc.top_level()]
+            + [{"anchor": n.anchor, "num": "", "text": n.heading, "sections": []} for n in doc.appendices])
 
 
 def brand_css(branding) -> Markup:
