@@ -13,11 +13,11 @@ def docx_to_pdf(docx_path, folder) -> Path:
     return convert_to_pdf(Path(docx_path).read_bytes(), Path(folder))
 
 
-def docx_paragraph_numbers(docx_path, stop_at: str = "") -> list:
+def docx_paragraph_numbers(docx_path, stop_at: str = "", start_at: str = "") -> list:
     """The clause numbers (margin labels) of a DOCX in reading order, as LibreOffice lays it out,
     read exactly as `pdf_paragraph_numbers` reads the PDF writer's output, so the two compare."""
     with tempfile.TemporaryDirectory() as tmp:
-        return pdf_paragraph_numbers(docx_to_pdf(docx_path, tmp), stop_at)
+        return pdf_paragraph_numbers(docx_to_pdf(docx_path, tmp), stop_at, start_at)
 
 
 # LibreOffice's own Accept All / Reject All: a Basic macro in a private profile opens the DOCX hidden,
