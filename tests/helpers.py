@@ -11,7 +11,7 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "November", "December")
 # A margin label: "3.2", "3.2.", "A1.2", "17", "17.", "(a)", "(iv)", or the "(1)" / "(A)" of a list
 # inside the text of a lettered sub-clause scheme (numbering.py), then a space or the end of the line.
-_LABEL = re.compile(r"\s*(A?\d+(?:\.\d+)+\.?|\d+\.?|\((?:[a-z]+|\d+|[A-Z])\))(?:\s+(.*))?$")
+_LABEL = re.compile(r"\s*(A?\d+(?:\.\d+)+\.?|[A-Z]\.\d+(?:\.\d+)*\.?|\d+\.?|\((?:[a-z]+|\d+|[A-Z])\))(?:\s+(.*))?$")
 _DOTTED = re.compile(r"\d+(?:\.\d+)+\.?")
 _LEADER = re.compile(r"(?:\. ?){4,}")
 
