@@ -332,8 +332,9 @@ def _move_problem(node: Node, where: str, anchor: Node) -> Optional[tuple]:
                 "inside another item",
                 f"Write 'after: ...' or 'before: ...' with the id of another {node.kind}.")
     if anchor.kind != node.kind:
-        return (f"a {node.kind} moves among the {node.kind}s" + (" (sections and appendices are kept apart)"
-                                                                    if anchor.kind != "clause" else ""),
+        plural = {"section": "sections", "appendix": "appendices"}[node.kind]
+        return (f"{'an' if node.kind == 'appendix' else 'a'} {node.kind} moves among the {plural}"
+                + (" (sections and appendices are kept apart)" if anchor.kind != "clause" else ""),
                 f"Name another {node.kind} to put it {where}.")
     return None
 
