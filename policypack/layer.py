@@ -268,7 +268,7 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
         out.consultation.append((org.id, "insert", ins.node.id, ins.loc))
         idx = _index(policy)
     for mv in pl.move:
-        if _move(out, org, mv, find, report):
+        if _move(org, mv, find, idx, report):
             idx = _index(policy)
     removing = {cid for cid, _ in pl.remove}
     for cid, loc in pl.remove:
@@ -292,8 +292,8 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
 # follow, because resolve numbers the tree after every layer has been applied.
 
 
-def _move(out: Layered, org: Organisation, mv, find, report: Report) -> bool:
-    """Apply one `move:` item; False (reported) when it cannot be done."""
+def _move(org: Organisation, mv, find, idx: dict, report: Report) -> bool:
+    """Apply one `move:` item (`idx` as _index gives it); False (reported) when it cannot be done."""
     node = find(mv.id, mv.loc, "move")
     anchor = find(mv.anchor, mv.loc, f"move '{mv.id}' {mv.where}") if node is not None else None
     if node is None or anchor is None:
@@ -303,11 +303,11 @@ def _move(out: Layered, org: Organisation, mv, find, report: Report) -> bool:
         report.error(mv.loc, f"cannot move {node.kind} '{node.id}' {mv.where} {anchor.kind} '{anchor.id}': {problem[0]}",
                      problem[1])
         return False
-    _parent_list(out.policy, node).remove(node)
+    idx[node.id][1].remove(node)
     if mv.where == "into":
         anchor.children.append(node)
     else:
-        siblings = _parent_list(out.policy, anchor)
+        siblings = idx[anchor.id][1]  # the same list object, so it reflects the removal just made
         siblings.insert(siblings.index(anchor) + (mv.where == "after"), node)
     node.provenance.edits.append((org.id, "move", mv.loc))
     return True
@@ -337,19 +337,6 @@ def _move_problem(node: Node, where: str, anchor: Node) -> Optional[tuple]:
                 + (" (sections and appendices are kept apart)" if anchor.kind != "clause" else ""),
                 f"Name another {node.kind} to put it {where}.")
     return None
-
-
-def _parent_list(policy: Policy, target: Node) -> list:
-    """The list that holds `target`: policy.sections, policy.appendices or a node's children."""
-    def search(nodes):
-        for n in nodes:
-            if n is target:
-                return nodes
-            found = search(n.children)
-            if found is not None:
-                return found
-        return None
-    return search(policy.sections) or search(policy.appendices)
 
 
 # ---- removal and locks ----------------------------------------------------------------------
