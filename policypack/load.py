@@ -1011,11 +1011,21 @@ def _choices_everywhere(r: _Reader, o: LMap, org: Organisation, policies: dict, 
 
 
 def _load_own_policies(schools: Path, root: Path, library: Library, report: Report) -> dict:
-    """{folder name: {policy id: Policy}}: the policy files in schools/<organisation-id>/, each in
-    the format of policy_src/<policy-id>.yaml (it may include library sections and clauses).
-    Each is read with read_regular, so a link out of schools/ or a special file is refused."""
+    """{folder name: {policy id: Policy}}: the policy files in schools/<org-id>/ beside a
+    schools/<org-id>.yaml, each in the format of policy_src/<policy-id>.yaml (it may include library
+    sections and clauses). Each is read with read_regular, so a link out of schools/ or a special
+    file is refused. Other folders (assets/, templates/, a folder of shared files) are not read; one
+    whose name is close to an organisation's gets a warning, as a misspelt folder of policies."""
     out: dict = {}
+    layers = {p.stem for p in schools.glob("*.yaml")}
     for folder in sorted(p for p in schools.iterdir() if p.is_dir()):
+        if folder.name not in layers:
+            near = did_you_mean(folder.name, layers - set(SCHOOLS_FOLDERS))
+            if near and any(folder.glob("*.yaml")):
+                report.warning(Loc(f"schools/{folder.name}"), f"no organisation '{folder.name}': the policy files "
+                               "in this folder are not read", near + " An organisation's own policies go in "
+                               "schools/<organisation-id>/, beside its schools/<organisation-id>.yaml.")
+            continue
         for path in sorted(folder.glob("*.yaml")):
             policy = _load_policy(path, root, library, report)
             if policy is None:
@@ -1037,12 +1047,7 @@ def _check_own_policies(orgs: dict, own: dict, policies: dict, report: Report) -
     not be a model policy's or that of an own policy of an ancestor (the copy lower in the tree is
     reported). A `policies:` entry must name a model policy or an own policy of its chain."""
     for folder, pols in sorted(own.items()):
-        if folder not in orgs:
-            for policy in pols.values():
-                report.error(policy.loc, f"there is no organisation '{folder}' to publish this policy",
-                             (did_you_mean(folder, orgs) + " " if did_you_mean(folder, orgs) else "")
-                             + "An organisation's own policies go in schools/<organisation-id>/, beside its "
-                             "schools/<organisation-id>.yaml.")
+        if folder not in orgs:  # its schools/<folder>.yaml did not load: that error is reported
             continue
         for pid, policy in pols.items():
             if pid in policies:

@@ -324,8 +324,6 @@ def test_an_own_policy_builds_in_every_format_for_it_and_its_school_and_not_for_
     (lambda p: edit(p, "schools/other-school.yaml", "  fill:", "  policies:\n    staff-dress: {}\n  fill:"),
      "schools/other-school.yaml:7: error: organisation 'other-school' cannot publish 'staff-dress': it is the own "
      "policy of 'demo-la', which 'other-school' does not extend"),
-    (lambda p: ((p / "schools/demo-lla").mkdir(), (p / "schools/demo-lla/staff-dress.yaml").write_text(OWN)),
-     "schools/demo-lla/staff-dress.yaml:2: error: there is no organisation 'demo-lla' to publish this policy"),
     (lambda p: (p / "schools/demo-la/broken.yaml").write_text("policy:\n  id: broken\n  title: [x\n"),
      "schools/demo-la/broken.yaml:4: error: YAML syntax error"),
 ])
@@ -335,6 +333,19 @@ def test_own_policy_mistakes_are_errors_on_their_line(own_dir, setup, message):
     with pytest.raises(Failed):
         load_project(own_dir, report)
     assert any(p.format().startswith(message) for p in report.errors), [p.format() for p in report.errors]
+
+
+def test_a_misspelt_folder_of_policies_is_a_warning_and_other_folders_are_left_alone(own_dir):
+    for folder in ("demo-lla", "shared"):
+        (own_dir / "schools" / folder).mkdir()
+        (own_dir / "schools" / folder / "staff-code.yaml").write_text(OWN.replace("staff-dress", "staff-code"))
+    report = Report()
+    project = load_project(own_dir, report)
+    assert [p.format() for p in report.problems] == [
+        "schools/demo-lla: warning: no organisation 'demo-lla': the policy files in this folder are not read\n"
+        "    did you mean 'demo-la'? An organisation's own policies go in schools/<organisation-id>/, beside its "
+        "schools/<organisation-id>.yaml."]
+    assert "staff-code" not in project.policy_ids()
 
 
 def test_two_unrelated_organisations_may_give_own_policies_the_same_id(own_dir):
