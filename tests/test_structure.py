@@ -256,6 +256,8 @@ OWN = """policy:
       clauses:
         - id: dress-practical
           text: Wear what lets you do the day's work safely; the shared rule in {{ ref('shared-one') }} applies.
+        - id: dress-phones
+          text: Phones are covered by paragraph {{ ref('demo:phones') }}.
         - id: dress-contact
           slot: true
           text: Ask the office.
@@ -289,8 +291,10 @@ def test_an_own_policy_is_published_for_its_organisation_and_below_only(own_dir)
     assert project.policy("other-school", "staff-dress") is None
     doc = resolved(own_dir, "demo-school", "staff-dress")
     by = doc.by_id()
-    assert outline(doc) == [("1", "dress-aims"), ("1.1", "dress-practical"), ("1.2", "dress-contact"),
-                            ("2", "shared-section"), ("2.1", "shared-one")]
+    assert outline(doc) == [("1", "dress-aims"), ("1.1", "dress-practical"), ("1.2", "dress-phones"),
+                            ("1.3", "dress-contact"), ("2", "shared-section"), ("2.1", "shared-one")]
+    assert [(x.target, x.label) for x in by["dress-phones"].blocks[0].inlines if isinstance(x, XRef)] == \
+        [("demo:phones", "1.3 of the Demo policy")]  # a reference into the model's policy of the same pack
     assert by["dress-aims"].title == "Dress" and by["dress-contact"].text == "Ask Ms Example in the office."
     assert by["dress-practical"].provenance.layer == "demo-la"  # written by the council, not the model
     assert by["shared-one"].provenance.layer == "model"  # a library section it includes
