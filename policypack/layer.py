@@ -321,6 +321,8 @@ def _move_problem(node: Node, where: str, anchor: Node) -> Optional[tuple]:
         return ("that is inside it, so it would be moved into itself",
                 f"Choose an anchor outside '{node.id}', or move '{anchor.id}' out first.")
     if node.kind == "clause":
+        if where == "into" and anchor.kind == "part":
+            return "a part holds sections, not clauses", "Move the clause into one of the part's sections."
         if where == "into" and anchor.generated:
             return "that appendix is generated (it holds no clauses)", "Move the clause into a section or another clause."
         if where != "into" and anchor.kind != "clause":
@@ -332,9 +334,9 @@ def _move_problem(node: Node, where: str, anchor: Node) -> Optional[tuple]:
                 "inside another item",
                 f"Write 'after: ...' or 'before: ...' with the id of another {node.kind}.")
     if anchor.kind != node.kind:
-        plural = {"section": "sections", "appendix": "appendices"}[node.kind]
+        plural = {"section": "sections", "appendix": "appendices", "part": "parts"}[node.kind]
         return (f"{'an' if node.kind == 'appendix' else 'a'} {node.kind} moves among the {plural}"
-                + (" (sections and appendices are kept apart)" if anchor.kind != "clause" else ""),
+                + (" (parts, sections and appendices are kept apart)" if anchor.kind != "clause" else ""),
                 f"Name another {node.kind} to put it {where}.")
     return None
 
@@ -386,6 +388,6 @@ def _kept_neighbour(node: Node, siblings: list, removing: set) -> str:
     nearest after it; a placeholder when there is none."""
     pos = siblings.index(node)
     for n in list(reversed(siblings[:pos])) + siblings[pos + 1:]:
-        if n.id not in removing and not n.generated:
+        if n.id not in removing and n.kind == node.kind and not n.generated:
             return n.id
     return "SECTION-ID"

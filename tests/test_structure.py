@@ -186,31 +186,22 @@ def test_a_locked_clause_itself_is_never_removed(project_dir):
 
 
 def four_section_layer() -> str:
-    """Willowbank's social media policy cut from the model's 27 sections to four: every locked clause
-    is moved into a kept section, two clauses another one refers to are moved with it, two texts
-    that referred to removed sections are reworded, and the rest is removed."""
+    """Willowbank's social media policy cut from the model's fifteen sections to four: the locked
+    clauses of removed sections are moved into kept ones, with a clause that kept text refers to,
+    one text that referred to a removed section is reworded, and the rest is removed."""
     model = load_project(ROOT).policies["social-media"]
-    keep = ["sm-introduction", "social-personal-use", "contact-pupils-parents", "whistleblowing"]
-    remove = [s.id for s in model.sections if s.id not in keep] + ["online-awareness"]
+    keep = ["sm-introduction", "sm-personal-accounts", "contact-pupils-parents", "allegations"]
+    remove = [s.id for s in model.sections if s.id not in keep]
     return f"""      move:
-        - {{id: dp-legal-framework, into: social-personal-use}}
-        - {{id: dp-breaches, into: social-personal-use}}
-        - {{id: monitoring-lawful-basis, into: social-personal-use}}
-        - {{id: recruitment-references, after: social-professional-networking}}
         - {{id: personal-devices-no-photos, into: contact-pupils-parents}}
         - {{id: cyber-indecent-images, into: contact-pupils-parents}}
-        - {{id: allegations-duty-to-report, before: whistleblowing-raise}}
-        - {{id: allegations-lado, before: whistleblowing-raise}}
+        - {{id: social-proportionate-response, into: sm-personal-accounts}}
       retitle:
-        whistleblowing: Concerns about a colleague
+        allegations: Concerns about a colleague
       replace:
         sm-intro-who: |
           This {{{{ policy_kind }}}} covers everybody working at {{{{ organisation }}}}, whether or
           not they are paid, and its governors.
-        whistleblowing-raise: |
-          Any other worry that a colleague is breaking this {{{{ policy_kind }}}} goes to their line
-          manager or the {{{{ head }}}}; one that involves a child is reported as paragraph
-          {{{{ ref('allegations-duty-to-report') }}}} says.
       remove: [{", ".join(remove)}]
 """
 
@@ -223,21 +214,23 @@ def test_a_shipped_policy_cut_to_four_sections_builds_and_keeps_every_locked_cla
          "      enable: [parents-code-of-conduct]\n" + four_section_layer())
     project = load_project(root)
     doc = resolved(root, "willowbank-primary-school", "social-media")
-    assert [s.title for s in doc.sections] == ["Introduction", "Social media in your personal life",
-                                               "Contact with pupils, former pupils and parents",
-                                               "Concerns about a colleague"]
+    assert [s.id for s in doc.sections] == ["sm-introduction", "sm-personal-accounts", "contact-pupils-parents",
+                                            "allegations"]
+    assert doc.sections[-1].title == "Concerns about a colleague"
     locked = {n.id for n in project.policies["social-media"].walk() if n.locked}
-    assert len(locked) == 6 and locked <= {n.id for n in doc.walk() if n.locked}
+    assert len(locked) >= 3 and locked <= {n.id for n in doc.walk() if n.locked}
     page = lxml.html.fromstring(render_html(doc, RenderContext(as_of=doc.last_reviewed, project_root=root.resolve(),
                                                                template_dir=root / "templates")))
+
     def words(text):  # list markers ("(1)") are laid out apart from their item's text
         return " ".join(re.sub(r"\(\w{1,4}\)", " ", text).split())
     for cid in locked:  # each locked text is on the page, word for word
         node = doc.by_id()[cid]
         assert words(node.text) in words(page.get_element_by_id(node.anchor).text_content()), cid
-    duty = doc.by_id()["allegations-duty-to-report"]
-    raise_ = page.get_element_by_id(doc.by_id()["whistleblowing-raise"].anchor).text_content()
-    assert f"reported as paragraph {duty.ref} says" in words(raise_)
+    moved = doc.by_id()["social-proportionate-response"]  # a reference to a moved clause follows it
+    xrefs = [x for b in doc.by_id()["social-disrepute"].blocks if hasattr(b, "inlines")
+             for x in b.inlines if isinstance(x, XRef)]
+    assert [x.label for x in xrefs if x.target == moved.id] == [moved.ref]
 
 
 # ---- an organisation's own policy --------------------------------------------------------------
@@ -370,3 +363,23 @@ def test_an_own_policy_folder_linked_from_outside_schools_is_not_read(project_di
         load_project(project_dir, report)
     assert [p.format().split("\n")[0] for p in report.errors] == [
         "schools/demo-la/staff-dress.yaml: error: the path goes through a symbolic link to something outside schools/"]
+
+
+def test_parts_move_among_parts_and_sections_move_between_parts(project_dir):
+    edit(project_dir, "policy_src/demo.yaml", "    - include: shared-section\n",
+         "    - part: part-one\n      title: First part\n      sections:\n        - include: shared-section\n"
+         "    - part: part-two\n      title: Second part\n      sections:\n        - id: later\n"
+         "          title: Later\n          clauses:\n            - id: later-one\n              text: Later text.\n")
+    layer(project_dir, "      move:\n        - {id: part-two, before: part-one}\n"
+                       "        - {id: shared-section, after: later}\n")
+    doc = resolved(project_dir)
+    assert [(n.kind, n.id, [c.id for c in n.children]) for n in doc.outline if n.kind == "part"] == \
+        [("part", "part-two", ["later", "shared-section"]), ("part", "part-one", [])]
+    edit(project_dir, "schools/demo-school.yaml", "        - {id: shared-section, after: later}\n",
+         "        - {id: shared-section, after: later}\n        - {id: part-one, into: intro}\n"
+         "        - {id: phones, into: part-two}\n")
+    assert [p.split("\n")[0] for p in problems(project_dir)] == [
+        "schools/demo-school.yaml:18: error: cannot move part 'part-one' into section 'intro': a part stays at the "
+        "top level and cannot go inside another item",
+        "schools/demo-school.yaml:19: error: cannot move clause 'phones' into part 'part-two': a part holds sections, "
+        "not clauses"]
