@@ -315,7 +315,7 @@ def _pack(project: Project, oid: str, docs: dict, folder: Path, ctx: RenderConte
                 doc = None
             doc = None if quiet.errors else doc
         if doc is None:
-            policy = project.policies[pid]
+            policy = project.policy(oid, pid)
             rows.append({"title": policy.title, "reference": policy.reference, "failed": True, "status": "unknown",
                          "last_reviewed": "", "next_review": "", "links": []})
             continue

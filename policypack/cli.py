@@ -95,9 +95,9 @@ def pairs(project, schools=(), policies=()):
                                      f"{did_you_mean(s, project.organisations)}".strip(),
                                      param_hint="--school")
     for p in policies:
-        if p not in project.policies:
+        if p not in project.policy_ids():
             from .errors import did_you_mean
-            raise click.BadParameter(f"no policy '{terminal_safe(p)}'. {did_you_mean(p, project.policies)}".strip(),
+            raise click.BadParameter(f"no policy '{terminal_safe(p)}'. {did_you_mean(p, project.policy_ids())}".strip(),
                                      param_hint="--policy")
     orgs = list(schools) or sorted(project.organisations)
     out = []
@@ -196,6 +196,7 @@ def list_cmd(root, as_json):
                 for o in sorted(project.organisations.values(), key=lambda o: o.id)
             ],
             "policies": [{"id": p.id, "title": p.title} for p in sorted(project.policies.values(), key=lambda p: p.id)],
+            "own_policies": [{"id": p.id, "title": p.title, "organisation": p.org} for p in _own_policies(project)],
         }
         echo_json(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -211,6 +212,16 @@ def list_cmd(root, as_json):
     echo("Policies:")
     for p in sorted(project.policies.values(), key=lambda p: p.id):
         echo(f"  {p.id}  {p.title} ({p.reference}, {p.kind})")
+    own = _own_policies(project)
+    if own:
+        echo("Organisations' own policies:")
+    for p in own:
+        echo(f"  {p.id}  {p.title} ({p.reference}, {p.kind}; of {p.org} and the organisations below it)")
+
+
+def _own_policies(project) -> list:
+    return [p for o in sorted(project.organisations.values(), key=lambda o: o.id)
+            for _, p in sorted(o.own_policies.items())]
 
 
 @main.command()
@@ -237,12 +248,15 @@ def explain(root, school, policy, as_json, guidance):
         rows.append({"number": n.label, "id": n.id, "kind": n.kind, "level": n.level, "title": n.title or "",
                      "layer": p.layer, "action": p.action, "source": str(p.loc) if p.loc else "",
                      "outside_slots": p.outside_slots, "slot": n.slot, "locked": n.locked, "variant": n.variant,
-                     "variants": list(n.variants), "guidance": n.guidance or ""})
+                     "variants": list(n.variants), "guidance": n.guidance or "",
+                     "moved_by": sorted({layer for layer, action, _ in p.edits if action == "move"})})
+    moves = explain_moves(doc)
     if as_json:
         echo_json(json.dumps({"organisation": school, "policy": policy, "numbering": doc.numbering,
                                "title": doc.title, "outline": rows,
                                "consultation": [{"layer": l, "action": a, "id": i, "at": str(loc)}
                                                 for l, a, i, loc in doc.consultation],
+                               "moves": [{"layer": l, "id": i, "at": str(loc)} for l, i, loc in moves],
                                **_document_control(project, doc)},
                               indent=2, ensure_ascii=False))
     else:
@@ -254,6 +268,8 @@ def explain(root, school, policy, as_json, guidance):
                 flags += f" [variant: {r['variant']}]"
             if r["outside_slots"]:
                 flags += " [changed outside slots]"
+            if r["moved_by"]:
+                flags += f" [moved by {', '.join(r['moved_by'])}]"
             title = r["title"] or ""
             echo(f"{indent}{r['number']:<10} {r['id']:<36} {title[:40]:<40} {r['layer']}{flags}")
             if guidance and (r["guidance"] or len(r["variants"]) > 1):
@@ -266,6 +282,10 @@ def explain(root, school, policy, as_json, guidance):
             echo("\nChanges outside the customisable slots (consult again before adopting):")
             for layer, action, cid, loc in doc.consultation:
                 echo(f"  {layer}: {action} {cid} ({loc})")
+        if moves:
+            echo("\nMoved (the words are unchanged, so a move needs no consultation):")
+            for layer, cid, loc in moves:
+                echo(f"  {layer}: move {cid} ({loc})")
         _print_document_control(_document_control(project, doc))
     sys.exit(1 if report.errors else 0)
 
@@ -323,6 +343,14 @@ def _print_document_control(info: dict) -> None:
 
     left = f"; {entries(h['entries_left_out'])} of the layers above left out" if h["entries_left_out"] else ""
     echo(f"  {entries(h['entries_shown'])} shown{left}; columns: {', '.join(h['columns']) or '(none)'}")
+
+
+def explain_moves(doc) -> list:
+    """[(layer, id, Loc)] of every `move:` applied to the document's sections and clauses (they are
+    in each node's provenance), root layer first, in the order written."""
+    order = {oid: k for k, (oid, _, _) in enumerate(doc.org.lineage)}
+    moves = [(layer, n.id, loc) for n in doc.walk() for layer, action, loc in n.provenance.edits if action == "move"]
+    return sorted(moves, key=lambda m: (order.get(m[0], -1), m[2].line))
 
 
 def _formats(ctx, param, value):

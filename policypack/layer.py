@@ -39,7 +39,7 @@ class Layered:
 
 def apply_layers(project: Project, org_id: str, policy_id: str, report: Report) -> Layered:
     chain = project.chain(org_id)
-    policy = project.policies[policy_id].clone()
+    policy = project.policy(org_id, policy_id).clone()
     out = Layered(policy=policy, chain=chain, fields={}, variables={}, branding={}, adoption={}, approvals=[],
                   review={}, review_history=[], changes=list(policy.changes))
     out.fields = {k: (getattr(policy, k), policy.loc, "model")
@@ -171,6 +171,8 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
     def find(cid: str, loc: Loc, action: str) -> Optional[Node]:
         if cid in idx:
             return idx[cid][0]
+        if cid in out.unplaced:  # an insertion that failed: already reported
+            return None
         if cid in out.removed:
             layer, rloc = out.removed[cid]
             report.error(loc, f"cannot {action} '{cid}': it was removed by '{layer}' at {rloc}",
@@ -265,14 +267,17 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
         out.unplaced.difference_update(n.id for n in ins.node.walk())
         out.consultation.append((org.id, "insert", ins.node.id, ins.loc))
         idx = _index(policy)
+    for mv in pl.move:
+        if _move(org, mv, find, idx, report):
+            idx = _index(policy)
+    removing = {cid for cid, _ in pl.remove}
     for cid, loc in pl.remove:
         node = find(cid, loc, "remove")
         if node is None:
             continue
         locked = [n.id for n in node.walk() if n.locked]
         if locked:
-            report.error(loc, f"cannot remove '{cid}': it holds locked clause '{locked[0]}'",
-                         "Locked clauses are required by the model; remove other clauses instead.")
+            _locked_in_removal(node, idx, removing, loc, report)
             continue
         idx[cid][1].remove(node)
         for n in node.walk():
@@ -280,3 +285,109 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
         out.consultation.append((org.id, "remove", cid, loc))
         idx = _index(policy)
 
+
+# ---- moves ----------------------------------------------------------------------------------
+# A move changes where a text stands, never what it says: it is recorded in the node's provenance
+# (`explain` lists it) but not in `consultation`, and a locked clause may move. Numbers and ref()s
+# follow, because resolve numbers the tree after every layer has been applied.
+
+
+def _move(org: Organisation, mv, find, idx: dict, report: Report) -> bool:
+    """Apply one `move:` item (`idx` as _index gives it); False (reported) when it cannot be done."""
+    node = find(mv.id, mv.loc, "move")
+    anchor = find(mv.anchor, mv.loc, f"move '{mv.id}' {mv.where}") if node is not None else None
+    if node is None or anchor is None:
+        return False
+    problem = _move_problem(node, mv.where, anchor)
+    if problem:
+        report.error(mv.loc, f"cannot move {node.kind} '{node.id}' {mv.where} {anchor.kind} '{anchor.id}': {problem[0]}",
+                     problem[1])
+        return False
+    idx[node.id][1].remove(node)
+    if mv.where == "into":
+        anchor.children.append(node)
+    else:
+        siblings = idx[anchor.id][1]  # the same list object, so it reflects the removal just made
+        siblings.insert(siblings.index(anchor) + (mv.where == "after"), node)
+    node.provenance.edits.append((org.id, "move", mv.loc))
+    return True
+
+
+def _move_problem(node: Node, where: str, anchor: Node) -> Optional[tuple]:
+    """(what is wrong, what to do) with moving `node` `where` `anchor`, or None."""
+    if any(n is anchor for n in node.walk()):
+        if anchor is node:
+            return "an item cannot be placed next to or inside itself", "Name another id to move it next to."
+        return ("that is inside it, so it would be moved into itself",
+                f"Choose an anchor outside '{node.id}', or move '{anchor.id}' out first.")
+    if node.kind == "clause":
+        if where == "into" and anchor.kind == "part":
+            return "a part holds sections, not clauses", "Move the clause into one of the part's sections."
+        if where == "into" and anchor.generated:
+            return "that appendix is generated (it holds no clauses)", "Move the clause into a section or another clause."
+        if where != "into" and anchor.kind != "clause":
+            return ("a clause goes next to another clause, or into a section or clause",
+                    f"Write 'into: {anchor.id}' to make it the last clause of that {anchor.kind}.")
+        return None
+    if where == "into":
+        return (f"{'an' if node.kind == 'appendix' else 'a'} {node.kind} stays at the top level and cannot go "
+                "inside another item",
+                f"Write 'after: ...' or 'before: ...' with the id of another {node.kind}.")
+    if anchor.kind != node.kind:
+        plural = {"section": "sections", "appendix": "appendices", "part": "parts"}[node.kind]
+        return (f"{'an' if node.kind == 'appendix' else 'a'} {node.kind} moves among the {plural}"
+                + (" (parts, sections and appendices are kept apart)" if anchor.kind != "clause" else ""),
+                f"Name another {node.kind} to put it {where}.")
+    return None
+
+
+# ---- removal and locks ----------------------------------------------------------------------
+# A lock protects a clause's text, not its place: a locked clause can never be removed or changed,
+# but it may move. So a section (or clause) that holds locked clauses can be removed once they have
+# been moved out of it; the error says which they are and gives the `move:` lines that do it.
+
+
+def _locked_in_removal(node: Node, idx: dict, removing: set, loc: Loc, report: Report) -> None:
+    if node.locked:
+        report.error(loc, f"cannot remove '{node.id}': it is locked",
+                     "The model locks this clause (it is required by law or by agreement): a lock keeps its words "
+                     "in every copy, though a layer may move it ('move:'). Delete the 'remove' for it.")
+        return
+    locked = [n.id for n in node.walk() if n.locked]
+    tops = _outermost_locked(node)
+    siblings = idx[node.id][1]
+    if node.kind == "clause":
+        lines = [f"- {{id: {n.id}, after: {node.id}}}" for n in reversed(tops)]
+        where = f"next to '{node.id}'"
+    else:
+        target = _kept_neighbour(node, siblings, removing)
+        lines = [f"- {{id: {n.id}, into: {target}}}" for n in tops]
+        where = f"into '{target}'" if target != "SECTION-ID" else "into a section you keep"
+    names = ", ".join(f"'{i}'" for i in locked)
+    report.error(loc, f"cannot remove '{node.id}': it holds locked clause{'s' if len(locked) > 1 else ''} {names}",
+                 f"A lock keeps a clause's words, not its place: move {'them' if len(tops) > 1 else 'it'} {where} "
+                 f"first; add to this policy's layer:\n      move:" + "".join(f"\n        {line}" for line in lines))
+
+
+def _outermost_locked(node: Node) -> list:
+    """The locked nodes under `node` that are not inside another locked one (moving one carries the rest)."""
+    out = []
+
+    def visit(n):
+        for child in n.children:
+            if child.locked:
+                out.append(child)
+            else:
+                visit(child)
+    visit(node)
+    return out
+
+
+def _kept_neighbour(node: Node, siblings: list, removing: set) -> str:
+    """The id of the nearest section (or appendix) before `node` that this layer keeps, else the
+    nearest after it; a placeholder when there is none."""
+    pos = siblings.index(node)
+    for n in list(reversed(siblings[:pos])) + siblings[pos + 1:]:
+        if n.id not in removing and n.kind == node.kind and not n.generated:
+            return n.id
+    return "SECTION-ID"

@@ -18,7 +18,7 @@ from . import numbering
 from .errors import Failed, Loc, Report, did_you_mean
 from .model import (DOC_KINDS, FORM_LINES, GENERATED, HISTORY_INCLUDES, HISTORY_PLACES, OPTIONAL_VALUES, ORG_KINDS,
                     Change, FormItem,
-                    Insert, Library, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
+                    Insert, Library, Move, Node, Organisation, Policy, PolicyLayer, Project, Provenance)
 from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
 from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
 
@@ -32,6 +32,7 @@ MAX_NAME = 200  # characters in an organisation's name
 MAX_TEMPLATE = 1_000_000  # bytes, each file in a template folder
 MAX_TEMPLATE_FILES = 200
 SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend them
+SCHOOLS_FOLDERS = {"assets": "the logos", "templates": "the template overrides"}  # not organisation ids
 
 NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
              "guidance", "slot", "locked", "form"}
@@ -51,7 +52,7 @@ HISTORY_KEYS = {"place", "include"}
 CHANGE_KEYS = {"date", "summary", "clauses", "version", "author"}
 LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "history", "adoption", "approvals", "review", "review_history", "variants",
                               "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
-                              "changes"}
+                              "move", "changes"}
 ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "numbering_schemes", "variables", "branding", "adoption",
             "cover", "running", "history", "approvals", "review", "review_history", "model_revision", "fill",
             "variants", "enable", "disable", "policies"}
@@ -266,12 +267,14 @@ def load_project(root: Path, report: Optional[Report] = None) -> Project:
                              "Give each policy its own id.")
             policies[policy.id] = policy
     organisations = {}
+    own = _load_own_policies(schools, root, library, report) if schools.is_dir() else {}
     if schools.is_dir():
         for path in sorted(schools.glob("*.yaml")):
-            org = _load_org(path, root, policies, report)
+            org = _load_org(path, root, policies, report, [p for ps in own.values() for p in ps.values()])
             if org:
                 organisations[org.id] = org
     _check_extends(organisations, report)
+    _check_own_policies(organisations, own, policies, report)
     _check_numbering(organisations, report)
     _check_names(organisations, report)
     if report.errors:
@@ -864,11 +867,38 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
                         child.provenance = Provenance(layer=org_id, loc=child.text_loc, action="insert",
                                                       outside_slots=True, edits=[(org_id, "insert", r.loc(iline))])
                     layer.insert.append(Insert(where=wheres[0], anchor=anchor, node=node, loc=r.loc(iline)))
+    layer.move = _moves(r, m.get("move"), m.line_of("move"), what)
     layer.changes = _changes(r, m.get("changes"), m.line_of("changes"), what, org_id)
     return layer
 
 
-def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optional[Organisation]:
+MOVE_PLACES = ("before", "after", "into")
+
+
+def _moves(r: _Reader, v, line: int, what: str) -> list:
+    """`move:` items: `- id: some-id` and one of `before:`, `after:` or `into:` another id."""
+    out = []
+    for item, iline in r.items(v, line, f"'move' in {what} must be a list",
+                               "Start each move with '- id: clause-id' and add 'after: other-id' (or before:, into:).") or ():
+        m = r.mapping(item, iline, "a move", {"id", *MOVE_PLACES}, {"id"})
+        if m is None or m.get("id") is None:
+            continue
+        wheres = [k for k in MOVE_PLACES if k in m]
+        if len(wheres) != 1:
+            r.err(m.line, "a move needs exactly one of before, after or into",
+                  "Write e.g. '- id: staff-photos' and 'after: images-consent' (or 'into: some-section' to "
+                  "make it that section's last clause).")
+            continue
+        cid = r.ident(m["id"], m.line_of("id"), "the id in a move")
+        anchor = r.ident(m[wheres[0]], m.line_of(wheres[0]), f"'{wheres[0]}' in a move")
+        if cid and anchor:
+            out.append(Move(id=cid, where=wheres[0], anchor=anchor, loc=r.loc(m.line)))
+    return out
+
+
+def _load_org(path: Path, root: Path, policies: dict, report: Report, own: list = ()) -> Optional[Organisation]:
+    """One organisation's file; `own` holds every organisation's own policies (which of them this one
+    may layer is checked, once every organisation is read, by _check_own_policies)."""
     rel, data = _read(path, root, report, "An organisation's file starts with 'organisation:' and its id, name "
                       "and kind; delete the file if the organisation is gone.")
     r = _Reader(rel, report)
@@ -882,6 +912,12 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
     if path.stem != oid:
         r.err(o.line_of("id"), f"organisation id '{oid}' does not match the file name '{path.name}'",
               f"Rename the file to {oid}.yaml or change the id.")
+    if oid in SCHOOLS_FOLDERS:
+        r.err(o.line_of("id"), f"the organisation id '{oid}' is reserved: schools/{oid}/ holds "
+              f"{SCHOOLS_FOLDERS[oid]}, and schools/<organisation-id>/ an organisation's own policies",
+              "Choose another id (and rename the file to match): " + ", ".join(sorted(SCHOOLS_FOLDERS))
+              + " are reserved.")
+        return None
     what = f"organisation '{oid}'"
     org = Organisation(id=oid, name=_name(r, o, what) or oid, kind=r.choice(o, "kind", what, ORG_KINDS) or "school",
                        file=rel, loc=r.loc(o.line), name_loc=r.loc(o.line_of("name")))
@@ -920,25 +956,28 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report) -> Optiona
     org.review = _review(r, o.get("review"), o.line_of("review"), what)
     org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)
     org.fill = r.text_map(o, "fill", what)
-    slots = {n.id for p in policies.values() for n in p.walk() if n.slot}
+    slots = {n.id for p in [*policies.values(), *own] for n in p.walk() if n.slot}
     for sid, (_, loc) in org.fill.items():
         if sid not in slots:
             r.err(loc.line, f"'{sid}' is not a customisable slot of any policy, so it cannot be filled",
                   did_you_mean(sid, slots) or "Slots are the clauses marked 'slot: true' in policy_src/.")
-    _choices_everywhere(r, o, org, policies, what)
+    _choices_everywhere(r, o, org, {**policies, **{f"{p.org}/{p.id}": p for p in own}}, what)  # own policies too
     pols = o.get("policies")
     if pols is not None:
         if not isinstance(pols, LMap):
             r.err(o.line_of("policies"), f"'policies' in {what} must map policy ids to their settings",
                   "Write 'policies:' then 'social-media: {}' (or its settings) on the next lines.")
         else:
+            known = set(policies) | {p.id for p in own}
             for pid, val in pols.items():
                 line = pols.line_of(pid)
-                if pid not in policies:
+                if pid not in known:
                     r.err(line, f"{what} publishes unknown policy '{pid}'",
-                          did_you_mean(pid, policies) or "Policies are the files in policy_src/.")
+                          did_you_mean(pid, known) or "Policies are the files in policy_src/, and an "
+                          "organisation's own policies are the files in schools/<organisation-id>/.")
                     continue
                 org.policies[pid] = _policy_layer(r, val, line, f"policy '{pid}' of {what}", oid)
+                org.policy_locs[pid] = r.loc(line)
     return org
 
 
@@ -966,6 +1005,80 @@ def _choices_everywhere(r: _Reader, o: LMap, org: Organisation, policies: dict, 
                 optional = [i for i, n in nodes.items() if n.optional]
                 r.err(loc.line, f"'{cid}' is not an optional clause of any policy, so it cannot be {key}d",
                       did_you_mean(cid, optional) or "Only clauses marked 'optional' can be switched on or off.")
+
+
+# ---- an organisation's own policies ---------------------------------------------------------
+
+
+def _load_own_policies(schools: Path, root: Path, library: Library, report: Report) -> dict:
+    """{folder name: {policy id: Policy}}: the policy files in schools/<org-id>/ beside a
+    schools/<org-id>.yaml, each in the format of policy_src/<policy-id>.yaml (it may include library
+    sections and clauses). Each is read with read_regular, so a link out of schools/ or a special
+    file is refused. Other folders (assets/, templates/, a folder of shared files) are not read; one
+    whose name is close to an organisation's gets a warning, as a misspelt folder of policies."""
+    out: dict = {}
+    layers = {p.stem for p in schools.glob("*.yaml")}
+    for folder in sorted(p for p in schools.iterdir() if p.is_dir()):
+        if folder.name not in layers:
+            near = did_you_mean(folder.name, layers - set(SCHOOLS_FOLDERS))
+            if near and any(folder.glob("*.yaml")):
+                report.warning(Loc(f"schools/{folder.name}"), f"no organisation '{folder.name}': the policy files "
+                               "in this folder are not read", near + " An organisation's own policies go in "
+                               "schools/<organisation-id>/, beside its schools/<organisation-id>.yaml.")
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            policy = _load_policy(path, root, library, report)
+            if policy is None:
+                continue
+            policy.org = folder.name
+            for ch in policy.changes:
+                ch.layer = folder.name
+            for node in policy.walk():  # text written in the file, not a library clause it includes
+                if node.loc.file == policy.file:
+                    node.provenance.layer = folder.name
+            out.setdefault(folder.name, {})[policy.id] = policy
+    return out
+
+
+def _check_own_policies(orgs: dict, own: dict, policies: dict, report: Report) -> None:
+    """Give each organisation its own policies, and check what it layers is a policy it can see.
+
+    An own policy is published for its organisation and the organisations below it, so its id must
+    not be a model policy's or that of an own policy of an ancestor (the copy lower in the tree is
+    reported). A `policies:` entry must name a model policy or an own policy of its chain."""
+    for folder, pols in sorted(own.items()):
+        if folder not in orgs:  # its schools/<folder>.yaml did not load: that error is reported
+            continue
+        for pid, policy in pols.items():
+            if pid in policies:
+                report.error(policy.loc, f"policy id '{pid}' is already the model's policy "
+                             f"({policies[pid].file})",
+                             f"Give this policy an id of its own (and rename the file), or change the model's "
+                             f"policy for '{folder}' under 'policies: {pid}:' in {orgs[folder].file}.")
+                continue
+            orgs[folder].own_policies[pid] = policy
+    for org in sorted(orgs.values(), key=lambda o: o.id):
+        seen, cur, chain = set(), org, []
+        while cur is not None and cur.id not in seen:  # root last; cycles are reported by _check_extends
+            seen.add(cur.id)
+            chain.append(cur)
+            cur = orgs.get(cur.extends) if cur.extends else None
+        for pid, policy in sorted(org.own_policies.items()):
+            above = next((a for a in chain[1:] if pid in a.own_policies), None)
+            if above is not None:
+                report.error(policy.loc, f"policy id '{pid}' is already the own policy of '{above.id}' "
+                             f"({above.own_policies[pid].file}), which '{org.id}' publishes too",
+                             f"Give this policy an id of its own (and rename the file), or change that policy "
+                             f"for '{org.id}' under 'policies: {pid}:' in {org.file}.")
+        for pid, loc in sorted(org.policy_locs.items()):
+            if pid in policies or any(pid in a.own_policies for a in chain):
+                continue
+            owners = sorted(o.id for o in orgs.values() if pid in o.own_policies)
+            report.error(loc, f"organisation '{org.id}' cannot publish '{pid}': it is the own policy of "
+                         f"{', '.join(repr(o) for o in owners)}, which '{org.id}' does not extend",
+                         "An organisation's own policy is published for it and the organisations below it only: "
+                         "delete this entry, or ask that organisation to share the policy through the model.")
+            del org.policies[pid]
 
 
 def _name(r: _Reader, o: LMap, what: str) -> Optional[str]:

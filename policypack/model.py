@@ -124,6 +124,7 @@ class Policy:
     sections: list[Node] = field(default_factory=list)
     appendices: list[Node] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    org: Optional[str] = None  # the organisation whose own policy this is (schools/<org>/); None: the model's
 
     def walk(self):
         for top in self.sections + self.appendices:
@@ -151,6 +152,17 @@ class Insert:
 
 
 @dataclass
+class Move:
+    """A layer's `move:` item: put section, clause or appendix `id` before/after `anchor`, or into it
+    (as its last clause)."""
+
+    id: str
+    where: str  # before | after | into
+    anchor: str
+    loc: Loc
+
+
+@dataclass
 class PolicyLayer:
     """What one organisation says about one policy."""
 
@@ -168,6 +180,7 @@ class PolicyLayer:
     fill: dict = field(default_factory=dict)
     retitle: dict = field(default_factory=dict)
     insert: list[Insert] = field(default_factory=list)
+    move: list[Move] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     cover: list = field(default_factory=list)  # [{label, value, relabel, remove, before, after, loc}]
     running: dict = field(default_factory=dict)  # header, footer -> (text, Loc)
@@ -204,6 +217,8 @@ class Organisation:
     running: dict = field(default_factory=dict)  # header, footer -> (text, Loc), for every policy
     history: dict = field(default_factory=dict)  # place, include -> (value, Loc), for every policy
     adoption_loc: Optional[Loc] = None  # where `adoption:` is written
+    own_policies: dict = field(default_factory=dict)  # policy id -> Policy: its own (schools/<id>/<policy>.yaml)
+    policy_locs: dict = field(default_factory=dict)  # policy id -> Loc of its key under `policies:`
 
 
 @dataclass
@@ -228,10 +243,25 @@ class Project:
         return sorted((o for o in self.organisations.values() if o.extends == org_id), key=lambda o: o.id)
 
     def published(self, org_id: str) -> list[str]:
+        """The model policies the organisation or an ancestor names under `policies:`, and the own
+        policies of the organisation and its ancestors."""
         ids = set()
         for org in self.chain(org_id):
             ids.update(org.policies)
-        return sorted(i for i in ids if i in self.policies)
+            ids.update(org.own_policies)
+        return sorted(i for i in ids if self.policy(org_id, i) is not None)
+
+    def policy(self, org_id: str, policy_id: str) -> Optional[Policy]:
+        """The policy `policy_id` as `org_id` sees it: the own policy of the nearest organisation
+        of its chain that has one by that id, else the model's (None: it sees no such policy)."""
+        for org in reversed(self.chain(org_id)):
+            if policy_id in org.own_policies:
+                return org.own_policies[policy_id]
+        return self.policies.get(policy_id)
+
+    def policy_ids(self) -> set:
+        """Every policy id some organisation can see: the model's and every own policy's."""
+        return set(self.policies).union(*(o.own_policies for o in self.organisations.values()))
 
 
 # --------------------------------------------------------------------------------------------

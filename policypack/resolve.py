@@ -322,8 +322,7 @@ class _Resolver:
         its own problems are reported when it is resolved itself."""
         if pid not in self.others:
             other = None
-            if pid in self.project.policies and pid in self.project.published(self.org.id) \
-                    and pid != self.layered.policy.id:
+            if pid in self.project.published(self.org.id) and pid != self.layered.policy.id:
                 other = _Resolver(self.project, apply_layers(self.project, self.org.id, pid, Report()), Report())
                 other._number_all()
                 other.context = other._context()
@@ -338,7 +337,7 @@ class _Resolver:
         in words that do not depend on which of the policies is being resolved (so `check` says it once)."""
         mine = {n.id: n for n in self.layered.policy.walk()}
         for pid in self.project.published(self.org.id):
-            if pid == self.layered.policy.id or not any(n.id in mine for n in self.project.policies[pid].walk()):
+            if pid == self.layered.policy.id or not any(n.id in mine for n in self.project.policy(self.org.id, pid).walk()):
                 continue
             theirs = {n.id: n for n in self._other_policy(pid).layered.policy.walk()}
             pair = sorted([(self.layered.policy.id, mine), (pid, theirs)])
@@ -368,7 +367,7 @@ class _Resolver:
             self.report.error(loc, f"{what} refers to '{target}' in its own policy",
                               f"Write {{{{ ref('{cid}') }}}} for a clause of this policy.")
         elif pid not in published:
-            known = pid in self.project.policies
+            known = pid in self.project.policy_ids()
             self.report.error(loc, f"{what} refers to policy '{pid}', which {self.org.id} does not publish"
                               if known else f"{what} refers to unknown policy '{pid}'",
                               (did_you_mean(pid, published) or "") + (" " if did_you_mean(pid, published) else "")

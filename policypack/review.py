@@ -43,7 +43,7 @@ def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -
         rev = org.model_revision
         for pid in project.published(oid):
             row = {"organisation": oid, "organisation_name": org.name, "policy": pid,
-                   "policy_title": project.policies[pid].title, "adopted": "", "last_reviewed": "", "next_review": "",
+                   "policy_title": project.policy(oid, pid).title, "adopted": "", "last_reviewed": "", "next_review": "",
                    "status": "unknown", "model_revision": rev or "", "latest_revision": latest, "behind": "unknown"}
             try:  # one organisation whose sources do not resolve must not take the schedule down
                 doc = docs[oid, pid] if (oid, pid) in docs else resolve(project, oid, pid, Report())
@@ -60,7 +60,7 @@ def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -
                         except (RevisionError, Failed):
                             then_projects[rev] = None
                     then = then_projects[rev]
-                    if then is not None and pid in then.policies:
+                    if then is not None and pid in then.policy_ids():
                         row["behind"] = len(diff_policies(inherited(then, org, pid, True),
                                                           inherited(project, org, pid, True)).substantive_ids())
             except Exception:  # noqa: BLE001 - shown as unknown; `check` and `build` say what is wrong

@@ -194,7 +194,7 @@ def _norm(text) -> str:
 def _stale(project_now: Project, project_then: Project, org_id: str, policy_id: str) -> list:
     """[(id, action, Loc, layer that wrote the text now)] for overrides whose upstream text changed."""
     org = project_now.organisations[org_id]
-    if policy_id not in project_then.policies:
+    if policy_id not in project_then.policy_ids():
         return []
     trees = []
     for project in (project_then, project_now):
