@@ -135,7 +135,7 @@ def test_the_county_family_has_its_own_numbering_cover_and_running_text():
     assert not report.errors, report.errors
     by = quill.by_id()
     assert [by[i].label for i in ("aup-introduction", "aup-purpose", "monitoring-safeguarding-alerts")] == \
-        ["1.", "1.1", "10.2.1"]
+        ["1.", "1.1", "4.2.1"]  # monitoring moved up by the county
     assert by["aup-introduction"].ref == "1"
     assert [by[i].label for i in ("aup-user-declaration", "thornvale-visitor-checklist")] == \
         ["Appendix A", "Appendix B"]
