@@ -195,6 +195,17 @@ def _text(out: list, s: str) -> None:
         out.append(Text(s))
 
 
+def without_repeated_noun(before: str, ref: XRef) -> XRef:
+    """Text says "paragraph {{ ref('x') }}" so that it reads well in schemes whose references are
+    bare numbers ("9.2"); a scheme whose references carry the noun ("paragraph 9.2", "Section B")
+    would print it twice, so the reference drops the noun the text has just said."""
+    words = before.split()
+    noun, _, rest = ref.label.partition(" ")
+    if words and rest and words[-1].lower() == noun.lower():
+        return XRef(ref.target, ref.anchor, rest, ref.policy)
+    return ref
+
+
 def _merge(items: list) -> list:
     out: list = []
     for item in items:
@@ -203,5 +214,6 @@ def _merge(items: list) -> list:
         else:
             if isinstance(item, XRef) and out and isinstance(out[-1], Text) and out[-1].text.endswith(" "):
                 out[-1] = Text(out[-1].text[:-1] + "\u00a0")  # "paragraph 3.2" never splits over two lines
+                item = without_repeated_noun(out[-1].text, item)
             out.append(item)
     return out

@@ -392,8 +392,10 @@ class _Resolver:
             return ""
         rendered = self._render(str(text), loc, what)
         if "xref:" in rendered:
-            rendered = re.sub(r"\[\]\(xref:([a-z0-9:-]+)\)",
-                              lambda m: x.label if (x := self._xref(m.group(1), loc)) else "", rendered)
+            def label(m):
+                x = self._xref(m.group(1), loc)
+                return markup.without_repeated_noun(rendered[:m.start()], x).label if x else ""
+            rendered = re.sub(r"\[\]\(xref:([a-z0-9:-]+)\)", label, rendered)
         return " ".join(rendered.split())
 
     def _markdown(self, text: str, loc: Loc, what: str) -> list:

@@ -249,3 +249,20 @@ def test_deep_clauses_indent_by_their_labels_width_not_the_schemes_name(project,
     div = re.search(r'<div class="([^"]*)" id="c-intro-sub"', page).group(1).split()
     label = docs[scheme].by_id()["intro-sub"].label
     assert "level-3" in div and ("narrow" in div) == narrow, (label, div)
+
+
+def test_text_that_names_the_noun_is_not_doubled_by_a_scheme_whose_references_carry_it(tmp_path):
+    """The model writes "paragraph {{ ref('x') }}" so that it reads well where references are bare
+    numbers; under a scheme whose references say "paragraph 1.3" the noun is printed once."""
+    root = tmp_path / "p"
+    shutil.copytree(BASE, root)
+    school = root / "schools" / "demo-school.yaml"
+    school.write_text(school.read_text().replace("  numbering: decimal\n", "  numbering: paragraph\n").replace(
+        "          summary: Added a local clause.\n",
+        "          summary: Added a local clause after paragraph {{ ref('intro-purpose') }}.\n"))
+    report = Report()
+    doc = resolve(load_project(root, report), "demo-school", "demo", report)
+    assert not report.errors, [p.format() for p in report.errors]
+    text = doc.by_id()["intro-purpose"].text.replace("\u00a0", " ")
+    assert text.startswith("This policy applies to everyone. See paragraph 1.3 and Appendix A."), text
+    assert any(c.summary == "Added a local clause after paragraph 1.1." for c in doc.changes), doc.changes
