@@ -617,6 +617,7 @@ class FrontMatter:
 @dataclass
 class Branding:
     logo: Optional[Path] = None
+    logo_owner: str = ""  # the name of the organisation whose logo it is (a school may show its trust's)
     colour: str = "#1f3a5f"
     accent: str = "#c8102e"
     font: str = "DejaVu Sans"

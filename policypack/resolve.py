@@ -496,6 +496,7 @@ class _Resolver:
         lp = self.layered
         if "logo" in lp.branding:
             b.logo = lp.branding["logo"][0]
+            b.logo_owner = next(o.name for o in reversed(lp.chain) if "logo" in o.branding)
         for key in ("colour", "accent", "font"):
             if key in lp.branding:
                 setattr(b, key, lp.branding[key][0])

@@ -150,3 +150,28 @@ def test_the_county_family_has_its_own_numbering_cover_and_running_text():
     assert "Quillfield" not in quill.front.running_header  # the organisation is printed beside it
     assert by["personal-phones"].blocks and "monitoring-la-broadband" in by
     assert "monitoring-la-broadband" not in marrow.by_id() and "quillfield-holiday-laptops" not in marrow.by_id()
+
+
+@pytest.mark.parametrize("org,owner", [("kestrel-park-academy", "Kestrel Learning Trust"),
+                                       ("willowbank-primary-school", "Willowbank Primary School")])
+def test_a_logo_is_described_as_the_logo_of_the_organisation_it_belongs_to(org, owner):
+    """An academy showing its trust's logo must not tell a screen-reader user it is the academy's."""
+    import io
+    import re
+
+    import docx
+
+    from policypack.errors import Report
+    from policypack.load import load_project
+    from policypack.render import RenderContext
+    from policypack.render.docx import render_docx
+    from policypack.render.html import render_html
+    from policypack.resolve import resolve
+
+    report = Report()
+    doc = resolve(load_project(ROOT, report), org, "social-media", report)
+    ctx = RenderContext(dt.date(2026, 11, 24), ROOT, ROOT / "templates")
+    assert re.search(r'<img class="logo" src="data:[^"]+" alt="([^"]+)"', render_html(doc, ctx).decode()).group(1) \
+        == f"{owner} logo"
+    d = docx.Document(io.BytesIO(render_docx(doc, ctx, page_numbers=False)))
+    assert [i.docPr.get("descr") for i in d.inline_shapes._inline_lst] == [f"{owner} logo"]

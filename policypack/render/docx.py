@@ -482,7 +482,7 @@ class _Builder:
         logo = self._logo()
         if logo:
             shape = self.d.add_paragraph().add_run().add_picture(io.BytesIO(logo), height=LOGO_HEIGHT)
-            shape._inline.docPr.set("descr", f"{doc.org.name} logo")
+            shape._inline.docPr.set("descr", f"{doc.branding.logo_owner or doc.org.name} logo")
         self._para("Organisation Name", doc.org.name)
         if doc.front.banner:
             p = self._para("Banner")

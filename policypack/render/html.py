@@ -390,7 +390,8 @@ def render_page(template: str, branding, ctx: RenderContext, verify=None, **valu
     if given, checks the cleaned body and raises TemplateProblem."""
     env = restrict_filters(environment(template_search(branding, ctx)))
     tpl = env.get_template(template)
-    html = render_bounded(tpl, brand_css=brand_css(branding), logo=logo_uri(branding, ctx), status_text=STATUS_TEXT,
+    html = render_bounded(tpl, brand_css=brand_css(branding), logo=logo_uri(branding, ctx),
+                          logo_alt=f"{branding.logo_owner} logo" if branding.logo_owner else "", status_text=STATUS_TEXT,
                    as_of=format_date(ctx.as_of), **values)
     parts = take_apart(html)
     if verify is not None:
