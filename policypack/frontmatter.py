@@ -12,7 +12,7 @@ from typing import Optional
 
 from . import history
 from .errors import did_you_mean
-from .model import FrontMatter, FrontRow, Para, Text, blocks_text
+from .model import FrontMatter, FrontRow, Text
 from .render import format_date
 
 
@@ -145,14 +145,6 @@ def _apply(resolver, groups: dict, edit: dict) -> None:
 
 def _inlines(resolver, text: str, loc, label: str) -> tuple:
     """A cover value: Markdown with variables and ref(), one paragraph of inlines."""
-    blocks = resolver._markdown(str(text), loc, f"the cover row '{label}'")
-    paras = [b for b in blocks if isinstance(b, Para)]
-    if len(blocks) == 1 and paras:
-        return tuple(paras[0].inlines)
-    if not blocks:
-        return ()
-    resolver.report.error(loc, f"the cover row '{label}' must be one line of text",
-                          "Lists, tables and several paragraphs belong in a clause; keep a cover value to one "
-                          "paragraph.")
-    return (Text(" ".join(blocks_text(blocks).split())),)
-
+    return resolver._one_line(str(text), loc, f"the cover row '{label}'",
+                              "Lists, tables and several paragraphs belong in a clause; keep a cover value to "
+                              "one paragraph.")

@@ -437,7 +437,7 @@ class _Resolver:
         what = f"the form of {node.kind} '{node.id}'"
 
         def label(text, item):
-            return self._one_line(text, item.loc, what) if text else ()
+            return self._one_line(text, item.loc, f"a label in {what}") if text else ()
 
         items = []
         for item in node.form:
@@ -454,15 +454,17 @@ class _Resolver:
                 items.append(FormTable(many, tuple(label(t, item) for t in item.columns), item.lines))
         return [Form(tuple(items))]
 
-    def _one_line(self, text: str, loc: Loc, what: str) -> tuple:
-        """Markdown with variables and ref() that must make one paragraph: its inlines."""
+    def _one_line(self, text: str, loc: Loc, what: str,
+                  hint: str = "A label is a few words: write lists, tables and longer wording in the clause's "
+                              "text.") -> tuple:
+        """Markdown with variables and ref() that must make one paragraph (a form's label, a cover
+        row's value): its inlines."""
         lint_text(text, loc, what, self.leaf, self.report)
         blocks = self._markdown(text, loc, what)
         if len(blocks) == 1 and isinstance(blocks[0], Para):
             return tuple(blocks[0].inlines)
         if blocks:
-            self.report.error(loc, f"a label in {what} must be one line of text",
-                              "A label is a few words: write lists, tables and longer wording in the clause's text.")
+            self.report.error(loc, f"{what} must be one line of text", hint)
         return (Text(" ".join(blocks_text(blocks).split())),) if blocks else ()
 
     # ---- the rest --------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Cross-references between the policies of one pack: `ref('policy-id:clause-id')` prints the other
 policy's title and this organisation's number for the clause, links to it in HTML, PDF and DOCX,
 is checked like any reference, and shows in the diff when the other policy renumbers."""
-import io
 import re
 import shutil
 import subprocess
