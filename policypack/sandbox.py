@@ -477,7 +477,6 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 
     def check_printf(self, fmt: str, args) -> None:
         """`'%999999999s' % x`: widths and precisions within the limit, no `*` widths."""
-        limit = self.budget().output_limit
         total = len(fmt)
         for width, precision, _ in _PRINTF.findall(fmt):
             if width == "*" or precision == "*":
