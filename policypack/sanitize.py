@@ -64,6 +64,7 @@ ATTRIBUTES = {
     "col": {"span"},
     "colgroup": {"span"},
     "time": {"datetime"},
+    "div": {"tabindex"},  # a table's scrolling region is focusable, so a keyboard can scroll it
     "del": {"datetime"},
     "ins": {"datetime"},
     "q": {"cite"},
@@ -81,6 +82,8 @@ def _attribute_filter(tag: str, attr: str, value: str):
     """Per-attribute rules nh3's global lists cannot say: data: only for images, never for links."""
     if attr == "src":
         return value if tag == "img" and IMAGE_DATA.match(value.strip()) else None
+    if attr == "tabindex":
+        return value if value == "0" else None  # into the reading order, never out of it or ahead
     if attr in ("href", "cite"):
         m = SCHEME_RE.match(value)
         if m and m.group(1).lower() not in ("https", "mailto", "tel"):

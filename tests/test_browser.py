@@ -63,3 +63,40 @@ def test_chromium_shows_the_pack_index_and_schedule(built, tmp_path):
     assert "Demo County Council" in index and "Demo Primary School" in index and "Review schedule" in index
     schedule = norm(chromium_print(built / "review.html", tmp_path))  # table cells wrap: check words
     assert "Policy review schedule" in schedule and "Demo Primary" in schedule and "overdue" in schedule
+
+
+ROOT = Path(__file__).resolve().parent.parent
+OVERFLOW = """[document.documentElement.scrollWidth, window.innerWidth,
+  [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1
+     && !e.closest('.table-scroll')).slice(0, 3).map(e => e.tagName + ' ' + e.textContent.slice(0, 40))]"""
+
+
+def test_every_page_reflows_at_320_px_without_scrolling_sideways(tmp_path):
+    """WCAG 1.4.10: every shipped policy page, pack page, the index, the review schedule and a
+    redline page fit a 320 px screen (and a 1,280 px one); a wide table scrolls inside its own
+    focusable, labelled region instead of the page."""
+    from tests.cdp import Browser
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", "--root", str(ROOT), "--out", str(out), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["diff", "--root", str(ROOT), "--school", "kestrel-park-academy", "--policy",
+                                       "social-media", "--against-parent", "--format", "html", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 30 and any("redline" in p.name or "diff" in p.name for p in pages), pages
+    browser = Browser(CHROMIUM)
+    try:
+        wide = []
+        for page in pages:
+            for width in (320, 1280):
+                scroll, inner, culprits = browser.open(page.as_uri(), width).evaluate(OVERFLOW)
+                if scroll > inner:
+                    wide.append((page.relative_to(out).as_posix(), width, scroll, culprits))
+        assert not wide, wide
+        tab = browser.open((out / "review.html").as_uri(), 320)
+        region = tab.evaluate("(r => [r.getAttribute('role'), r.tabIndex, r.getAttribute('aria-label'), "
+                              "r.scrollWidth > r.clientWidth])(document.querySelector('.table-scroll'))")
+        assert region[:2] == ["region", 0] and region[2] and region[3], "the schedule scrolls in its own region"
+    finally:
+        browser.close()

@@ -179,15 +179,18 @@ class BodyRenderer:
 
 
 def data_table(caption: str, header: list, rows: list, cls: str, row_headers: bool = False) -> str:
-    """A table with a caption and <th scope> cells. Cells are HTML already; the caption is text."""
-    out = [f'<table class="{cls}">\n<caption>{escape(caption)}</caption>\n']
+    """A table with a caption and <th scope> cells, in a region that scrolls on its own when the
+    screen is narrower than the table (so the page reflows at 320 px). Cells are HTML already; the
+    caption is text."""
+    out = [f'<div class="table-scroll" role="region" tabindex="0" aria-label="{escape(caption)}">\n'
+           f'<table class="{cls}">\n<caption>{escape(caption)}</caption>\n']
     if header:
         out.append("<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in header) + "</tr></thead>\n")
     out.append("<tbody>\n")
     for row in rows:
         cells = [f'<th scope="row">{c}</th>' if row_headers and k == 0 else f"<td>{c}</td>" for k, c in enumerate(row)]
         out.append("<tr>" + "".join(cells) + "</tr>\n")
-    out.append("</tbody>\n</table>\n")
+    out.append("</tbody>\n</table>\n</div>\n")
     return "".join(out)
 
 
