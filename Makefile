@@ -17,6 +17,11 @@ deps: $(VENV)/.installed
 
 test-deps: $(VENV)/.installed
 	./scripts/install-system-deps --test
+	$(MAKE) -s tests/js/node_modules/.installed
+
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --silent
+	touch $@
 
 build: deps
 	$(PY) build.py build $(ARGS)

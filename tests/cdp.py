@@ -92,8 +92,9 @@ class Tab:
     def send(self, method: str, **params) -> dict:
         return self.browser.send(method, self.session, **params)
 
-    def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+    def evaluate(self, expression: str, wait: bool = False):
+        """The expression's value; with wait, the value its promise resolves to."""
+        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=wait)
         if "exceptionDetails" in result:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")

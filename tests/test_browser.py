@@ -66,18 +66,20 @@ def test_chromium_shows_the_pack_index_and_schedule(built, tmp_path):
 
 
 ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 OVERFLOW = """[document.documentElement.scrollWidth, window.innerWidth,
   [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1
      && !e.closest('.table-scroll')).slice(0, 3).map(e => e.tagName + ' ' + e.textContent.slice(0, 40))]"""
+# WCAG 2.0, 2.1 and 2.2, levels A and AA: what GOV.UK's monitoring tests public sector sites against
+AXE_RUN = """axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+  'wcag22aa']}, resultTypes: ['violations']}).then(r => [r.violations.map(v => [v.id, v.impact,
+  v.nodes.length, v.nodes[0].target.join(' ')]), r.passes.length])"""
 
 
-def test_every_page_reflows_at_320_px_without_scrolling_sideways(tmp_path):
-    """WCAG 1.4.10: every shipped policy page, pack page, the index, the review schedule and a
-    redline page fit a 320 px screen (and a 1,280 px one); a wide table scrolls inside its own
-    focusable, labelled region instead of the page."""
-    from tests.cdp import Browser
-
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def shipped_pages(tmp_path_factory):
+    """Every shipped HTML page (policies, pack pages, the index, the review schedule) and a redline."""
+    out = tmp_path_factory.mktemp("pages")
     result = CliRunner().invoke(main, ["build", "--root", str(ROOT), "--out", str(out), "--format", "html"])
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(main, ["diff", "--root", str(ROOT), "--school", "kestrel-park-academy", "--policy",
@@ -85,18 +87,62 @@ def test_every_page_reflows_at_320_px_without_scrolling_sideways(tmp_path):
     assert result.exit_code == 0, result.output
     pages = sorted(out.rglob("*.html"))
     assert len(pages) > 30 and any("redline" in p.name or "diff" in p.name for p in pages), pages
+    return out, pages
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.cdp import Browser
+
     browser = Browser(CHROMIUM)
-    try:
-        wide = []
-        for page in pages:
-            for width in (320, 1280):
-                scroll, inner, culprits = browser.open(page.as_uri(), width).evaluate(OVERFLOW)
-                if scroll > inner:
-                    wide.append((page.relative_to(out).as_posix(), width, scroll, culprits))
-        assert not wide, wide
-        tab = browser.open((out / "review.html").as_uri(), 320)
-        region = tab.evaluate("(r => [r.getAttribute('role'), r.tabIndex, r.getAttribute('aria-label'), "
-                              "r.scrollWidth > r.clientWidth])(document.querySelector('.table-scroll'))")
-        assert region[:2] == ["region", 0] and region[2] and region[3], "the schedule scrolls in its own region"
-    finally:
-        browser.close()
+    yield browser
+    browser.close()
+
+
+def test_every_page_reflows_at_320_px_without_scrolling_sideways(shipped_pages, browser):
+    """WCAG 1.4.10: every shipped policy page, pack page, the index, the review schedule and a
+    redline page fit a 320 px screen (and a 1,280 px one); a wide table scrolls inside its own
+    focusable, labelled region instead of the page."""
+    out, pages = shipped_pages
+    wide = []
+    for page in pages:
+        for width in (320, 1280):
+            scroll, inner, culprits = browser.open(page.as_uri(), width).evaluate(OVERFLOW)
+            if scroll > inner:
+                wide.append((page.relative_to(out).as_posix(), width, scroll, culprits))
+    assert not wide, wide
+    tab = browser.open((out / "review.html").as_uri(), 320)
+    region = tab.evaluate("(r => [r.getAttribute('role'), r.tabIndex, r.getAttribute('aria-label'), "
+                          "r.scrollWidth > r.clientWidth])(document.querySelector('.table-scroll'))")
+    assert region[:2] == ["region", 0] and region[2] and region[3], "the schedule scrolls in its own region"
+
+
+def axe(browser, url: str, width: int):
+    tab = browser.open(url, width)
+    tab.evaluate(AXE.read_text(encoding="utf-8"))  # DevTools evaluation is outside the page's CSP
+    violations, passes = tab.evaluate(AXE_RUN, wait=True)
+    tab.send("Page.close")
+    return violations, passes
+
+
+def test_axe_core_finds_no_wcag_22_aa_violation_on_any_page_at_desktop_or_phone_width(shipped_pages, browser):
+    """axe-core (npm, tests/js) on every shipped page at 1,280 px and 390 px: 0 violations."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `npm ci --prefix tests/js` (make test does)")
+    out, pages = shipped_pages
+    found = []
+    for page in pages:
+        for width in (1280, 390):
+            violations, passes = axe(browser, page.as_uri(), width)
+            assert passes > 10, "axe-core ran its rules"
+            found += [(page.relative_to(out).as_posix(), width, *v) for v in violations]
+    assert not found, found
+
+
+def test_axe_core_reports_a_violation_it_is_shown(browser, tmp_path):
+    """The check can fail: an image without a text alternative and text with too little contrast."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!doctype html><html lang="en"><title>t</title><main><img src="data:image/png;base64,AA==">'
+                    '<p style="color:#bbb;background:#fff">faint</p></main></html>', encoding="utf-8")
+    violations, _ = axe(browser, page.as_uri(), 1280)
+    assert {"image-alt", "color-contrast"} <= {v[0] for v in violations}
