@@ -1,7 +1,10 @@
 """The build: resolve, render and write each organisation's documents, its pack page and the index.
 
-Output layout: `OUT/<org>/<policy>.html|.pdf|.docx`, `OUT/<org>/index.html`, `OUT/index.html`.
+Output layout: `OUT/<org>/<policy>.html|.pdf|.docx`, `OUT/<org>/index.html`, `OUT/index.html`,
+and the fingerprints of what was built under `OUT/.policypack/` (policypack.fingerprint).
 A document whose resolution reports errors, or whose templates fail, is not written at all.
+A document whose fingerprint has not changed since the last build is not rendered again, and a
+page whose bytes have not changed is not rewritten.
 """
 from __future__ import annotations
 
@@ -21,15 +24,16 @@ from typing import Callable, Iterator, Optional
 
 import jinja2
 
+from . import fingerprint
 from .errors import LayoutWarning, Loc, Report, describe_exception
 from .model import Branding, OrgInfo, Project
-from .render import RenderContext, format_date
-from .render.html import TEMPLATE_HINT, render_index, render_pack, render_review, template_loc
+from .render import WRITERS, RenderContext, format_date, writer
+from .render.html import TEMPLATE_HINT, render_index, render_pack, render_review, template_loc, template_search
 from .resolve import resolve
 from .review import review_rows
-from .write import remove_stale_temporaries, write_atomic, write_together
+from .write import remove_stale_temporaries, write_if_changed, write_together
 
-FORMATS = ("html", "pdf", "docx")
+FORMATS = tuple(WRITERS)  # the formats, in the order pages list them
 FORMAT_LABELS = {"html": "Web page", "pdf": "PDF", "docx": "Word"}
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 WRITE_HINT = "Check that the output folder can be written to and that the disk has room; the files already there are unchanged."
@@ -45,60 +49,116 @@ def template_dir(root: Path) -> Path:
 
 @dataclass
 class Outcome:
-    documents: int = 0
-    files: int = 0
+    documents: int = 0  # rendered and written
+    reused: int = 0  # unchanged since the last build: neither rendered nor written
+    files: int = 0  # files written (documents' formats, and pages whose bytes changed)
     failed: list = field(default_factory=list)  # "org/policy", "org/index.html", "index.html" ...
 
 
-def build(project: Project, todo: list, writers: dict, out: Path, as_of: dt.date, report: Report,
-          jobs: Optional[int] = None, step: Callable[[], None] = lambda: None) -> Outcome:
-    """Build the (org, policy) pairs in `todo` with `writers` ({format: render function}), then the
-    pack pages of their organisations, the index and the review schedule. Problems go into `report`.
+def build(project: Project, todo: list, formats, out: Path, as_of: dt.date, report: Report,
+          jobs: Optional[int] = None, step: Callable[[], None] = lambda: None, force: bool = False,
+          waiting: Callable[[], None] = lambda: None) -> Outcome:
+    """Build the (org, policy) pairs in `todo` in `formats` (names in policypack.render.WRITERS,
+    or {name: writer function}, which is always run: its code is not fingerprinted), then the pack
+    pages of their organisations, the index and the review schedule. Problems go into `report`.
 
-    Documents are rendered by `jobs` worker processes (default: the CPUs, at most 8); files are
-    written here, in the order of `todo`, so the output does not depend on `jobs`. A document's
-    files are written together or not at all. Whatever goes wrong with one document (its sources,
-    its templates, a crashed worker, a failed write) fails that document alone, with a message in
-    `report`; the others, the pack pages, the index and the review schedule are still written."""
+    Each document is resolved here and fingerprinted (policypack.fingerprint): a format whose
+    fingerprint matches the one recorded for the file on disk is reused, unless `force`. The rest
+    are rendered by `jobs` worker processes (default: the CPUs, at most 8); files are written
+    here, in the order of `todo`, so the output does not depend on `jobs`. A document's files are
+    written together or not at all, then its fingerprints. Whatever goes wrong with one document
+    (its sources, its templates, a crashed worker, a failed write) fails that document alone, with
+    a message in `report`; the others, the pack pages, the index and the review schedule are still
+    written. One build at a time writes to `out`: another waits (`waiting` is called first)."""
     out = Path(out)
+    store = fingerprint.Store(out)
+    with _terminate_on_sigterm(), store.lock(waiting):
+        return _build(project, todo, formats, out, as_of, report, jobs, step, force, store)
+
+
+def _build(project, todo, formats, out, as_of, report, jobs, step, force, store) -> Outcome:
+    writers = dict(formats) if isinstance(formats, dict) else {f: WRITERS[f] for f in formats}
+    force = force or any(callable(w) for w in writers.values())
+    formats = tuple(writers)
     ctx = RenderContext(as_of=as_of, project_root=Path(project.root).resolve(), template_dir=template_dir(project.root))
     outcome = Outcome()
     docs = {}  # (org, policy) -> ResolvedPolicy, or None when it failed
     orgs = list(dict.fromkeys(oid for oid, _ in todo))
     for folder in [out, *(out / oid for oid in orgs)]:  # what an interrupted build left behind
         remove_stale_temporaries(folder)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, 8, len(todo)))
-    tasks = [(oid, pid, _siblings(out / oid, pid, writers)) for oid, pid in todo]
-    results = _results(tasks, jobs, (project, writers, ctx))
-    with _terminate_on_sigterm():
-        try:
-            for n, (doc, doc_report, files) in enumerate(results):
-                oid, pid = todo[n]
-                report.extend(doc_report)
-                if files is not None and _write(report, {out / oid / f"{pid}.{fmt}": data
-                                                         for fmt, data in files.items()}):
-                    outcome.documents += 1
-                    outcome.files += len(files)
-                else:
-                    outcome.failed.append(f"{oid}/{pid}")
-                    doc = None
-                docs[oid, pid] = doc
-                step()
-        finally:
-            results.close()  # when interrupted: stops the workers
-    for oid in orgs:
-        if _guarded(report, project.organisations[oid].loc, f"{oid}'s pack page",
-                    lambda: _pack(project, oid, docs, out / oid, ctx), ctx.project_root):
-            outcome.files += 1
+    inputs = fingerprint.Inputs()
+    tasks, prints = [], {}
+    for oid, pid in todo:
+        doc = docs[oid, pid] = _resolved(project, oid, pid, report, ctx)
+        if doc is None:
+            outcome.failed.append(f"{oid}/{pid}")
+            store.forget(oid, pid)
+            step()
+            continue
+        siblings = _siblings(out / oid, pid, formats)
+        doc_ctx = replace(ctx, siblings=siblings)
+        of = fingerprint.document(doc, doc_ctx, template_search(doc.branding, ctx), inputs)
+        prints[oid, pid] = {fmt: of(fmt) for fmt in formats}
+        recorded = {} if force else store.recorded(oid, pid)
+        stale = [fmt for fmt in formats
+                 if not store.fresh(recorded.get(fmt), prints[oid, pid][fmt], out / oid / f"{pid}.{fmt}")]
+        if stale:
+            tasks.append((oid, pid, doc, siblings, tuple(stale), project.organisations[oid].loc))
         else:
-            outcome.failed.append(f"{oid}/index.html")
-    for name, page in (("review.html", lambda: render_review(review_rows(project, as_of, docs), ctx)),
-                       ("index.html", lambda: render_index(_tree(project, None, out), ctx, review_href="review.html"))):
-        if _guarded(report, Loc("templates"), name, lambda: write_atomic(out / name, page()), ctx.project_root):
-            outcome.files += 1
+            outcome.reused += 1
+            step()
+    jobs = max(1, min(jobs or os.cpu_count() or 1, 8, len(tasks)))
+    results = _results(tasks, jobs, (ctx, writers))
+    try:
+        for task, (doc_report, files, provisional) in zip(tasks, results):
+            oid, pid = task[:2]
+            report.extend(doc_report)
+            if files is not None and _write(report, {out / oid / f"{pid}.{fmt}": data
+                                                     for fmt, data in files.items()}):
+                outcome.documents += 1
+                outcome.files += len(files)
+                _record(report, store, oid, pid, {fmt: (prints[oid, pid][fmt], len(data)) for fmt, data in files.items()
+                                                  if fmt not in provisional})
+            else:
+                outcome.failed.append(f"{oid}/{pid}")
+                docs[oid, pid] = None
+            step()
+    finally:
+        results.close()  # when interrupted: stops the workers
+    pages = [(out / oid / "index.html", project.organisations[oid].loc, f"{oid}'s pack page",
+              lambda oid=oid: _pack(project, oid, docs, out / oid, ctx)) for oid in orgs]
+    pages += [(out / "review.html", Loc("templates"), "review.html",
+               lambda: render_review(review_rows(project, as_of, docs), ctx)),
+              (out / "index.html", Loc("templates"), "index.html",
+               lambda: render_index(_tree(project, None, out), ctx, review_href="review.html"))]
+    for path, loc, what, page in pages:
+        written = []
+        if _guarded(report, loc, what, lambda: written.append(write_if_changed(path, page())), ctx.project_root):
+            outcome.files += sum(written)
         else:
-            outcome.failed.append(name)
+            outcome.failed.append(path.relative_to(out).as_posix())
     return outcome
+
+
+def _resolved(project: Project, oid: str, pid: str, report: Report, ctx: RenderContext):
+    """The resolved document, or None when it has errors (they are in `report`)."""
+    doc_report = Report()
+    try:
+        doc = resolve(project, oid, pid, doc_report)
+    except Exception as exc:  # noqa: BLE001 - any input may fail this document, never the build
+        _report_failure(doc_report, exc, project.organisations[oid].loc, f"{oid}/{pid}", ctx.project_root)
+        doc = None
+    report.extend(doc_report)
+    return None if doc_report.errors else doc
+
+
+def _record(report: Report, store, oid: str, pid: str, entries: dict) -> None:
+    """Record the fingerprints of files just written; if that fails they are built again next time."""
+    try:
+        store.record(oid, pid, entries)
+    except OSError as exc:
+        report.warning(Loc(str(exc.filename or store.folder)), f"could not record what was built: {exc.strerror or exc}",
+                       "The documents are written; the next build renders them again. " + WRITE_HINT)
 
 
 def _write(report: Report, files: dict) -> bool:
@@ -134,9 +194,9 @@ def _report_failure(report: Report, exc: Exception, loc: Loc, what: str, root: P
         report.error(loc, f"could not build {what}: {describe_exception(exc)}", BUG_HINT)
 
 
-def _siblings(folder: Path, pid: str, writers: dict) -> dict:
+def _siblings(folder: Path, pid: str, formats) -> dict:
     """The other formats a document links to: those built now, and those already on disk."""
-    return {f: f"{pid}.{f}" for f in FORMATS if f != "html" and (f in writers or (folder / f"{pid}.{f}").exists())}
+    return {f: f"{pid}.{f}" for f in FORMATS if f != "html" and (f in formats or (folder / f"{pid}.{f}").exists())}
 
 
 # ---- rendering, in worker processes ----------------------------------------------------------
@@ -144,11 +204,11 @@ _WORKER: dict = {}
 WATCH_PARENT_EVERY = 0.5  # seconds between a worker's checks that the build that started it still runs
 
 
-def _init_worker(project: Project, writers: dict, ctx: RenderContext, parent: Optional[int] = None) -> None:
+def _init_worker(ctx: RenderContext, writers: dict, parent: Optional[int] = None) -> None:
     """Set up a process that renders documents. In a worker (`parent` given) also make sure it dies
     with the build: on Linux the kernel kills it when its parent goes (PR_SET_PDEATHSIG), and
     everywhere a daemon thread exits it when its parent process is no longer the build."""
-    _WORKER.update(project=project, writers=writers, ctx=ctx)
+    _WORKER.update(ctx=ctx, writers=writers)
     if parent is None:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the whole process group: the build stops us
@@ -171,39 +231,32 @@ def _init_worker(project: Project, writers: dict, ctx: RenderContext, parent: Op
 
 
 def _render_task(task):
-    """Resolve and render one document: (doc or None, its report, {format: bytes} or None).
-    Never raises: whatever goes wrong is a message on this document."""
-    oid, pid, siblings = task
-    report = Report()
+    """Render one resolved document in the formats asked: (its report, {format: bytes} or None,
+    the formats not to fingerprint because they came out incomplete). Never raises: whatever goes
+    wrong is a message on this document. Each writer is imported when first asked for."""
+    oid, pid, doc, siblings, formats, loc = task
+    report, provisional = Report(), set()
+    ctx = replace(_WORKER["ctx"], siblings=siblings)
     try:
-        return _render(oid, pid, siblings, report)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LayoutWarning)
+            files = {}
+            for fmt in formats:
+                files[fmt] = writer(_WORKER["writers"][fmt])(doc, ctx)
+                if any(issubclass(w.category, LayoutWarning) for w in caught):
+                    provisional.add(fmt)
     except Exception as exc:  # noqa: BLE001 - any input may fail this document, never the build
-        _report_failure(report, exc, _org_loc(oid), f"{oid}/{pid}", _WORKER["ctx"].project_root)
-        return None, report, None
-
-
-def _org_loc(oid: str) -> Loc:
-    org = _WORKER["project"].organisations.get(oid)
-    return org.loc if org is not None else Loc("schools")
-
-
-def _render(oid: str, pid: str, siblings: dict, report: Report):
-    project, writers, ctx = _WORKER["project"], _WORKER["writers"], _WORKER["ctx"]
-    doc = resolve(project, oid, pid, report)
-    if report.errors:
-        return None, report, None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LayoutWarning)
-        files = {fmt: render(doc, replace(ctx, siblings=siblings)) for fmt, render in writers.items()}
+        _report_failure(report, exc, loc, f"{oid}/{pid}", ctx.project_root)
+        return report, None, provisional
     for w in caught:
         if issubclass(w.category, LayoutWarning):
-            report.warning(_org_loc(oid), f"LibreOffice could not lay out {oid}/{pid}.docx; its contents have "
+            report.warning(loc, f"LibreOffice could not lay out {oid}/{pid}.docx; its contents have "
                            f"no page numbers: {w.message}",
                            "The DOCX was written without them, replacing any earlier one (Word fills them in when "
                            "its contents are updated). Check that LibreOffice (soffice) runs here, then build again.")
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return doc, report, files
+    return report, files, provisional
 
 
 def _results(tasks: list, jobs: int, setup: tuple) -> Iterator[tuple]:
@@ -272,12 +325,12 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def _lost(task, exc: BaseException):
-    oid, pid, _ = task
+    oid, pid, loc = task[0], task[1], task[-1]
     report = Report()
     reason = ("the process building it stopped unexpectedly (killed, out of memory, or a crash)"
               if isinstance(exc, BrokenProcessPool) else describe_exception(exc))
-    report.error(_org_loc(oid), f"could not build {oid}/{pid}: {reason}", BUG_HINT)
-    return None, report, None
+    report.error(loc, f"could not build {oid}/{pid}: {reason}", BUG_HINT)
+    return report, None, set()
 
 
 class _terminate_on_sigterm:
@@ -300,7 +353,7 @@ class _terminate_on_sigterm:
         return False
 
 
-def _pack(project: Project, oid: str, docs: dict, folder: Path, ctx: RenderContext) -> None:
+def _pack(project: Project, oid: str, docs: dict, folder: Path, ctx: RenderContext) -> bytes:
     """The organisation's pack page: every policy it publishes, built in this run or earlier."""
     org = project.organisations[oid]
     rows, branding = [], None
@@ -325,7 +378,7 @@ def _pack(project: Project, oid: str, docs: dict, folder: Path, ctx: RenderConte
                      "next_review": format_date(doc.next_review),
                      "links": [(FORMAT_LABELS[f], f"{pid}.{f}") for f in FORMATS if (folder / f"{pid}.{f}").exists()]})
     info = OrgInfo(org.id, org.name, org.kind, [(o.id, o.name, o.kind) for o in project.chain(oid)])
-    write_atomic(folder / "index.html", render_pack(info, rows, branding or Branding(), ctx))
+    return render_pack(info, rows, branding or Branding(), ctx)
 
 
 def _tree(project: Project, parent, out: Path) -> list:

@@ -370,14 +370,6 @@ def _as_of(ctx, param, value):
         raise click.BadParameter(f"'{value}' is not a date: write it as YYYY-MM-DD") from None
 
 
-def _writers(formats) -> dict:
-    from .render.docx import render_docx
-    from .render.html import render_html
-    from .render.pdf import render_pdf
-    writers = {"html": render_html, "pdf": render_pdf, "docx": render_docx}
-    return {f: writers[f] for f in writers if f in formats}
-
-
 @main.command("build")
 @root_option
 @click.option("--school", "schools", multiple=True, metavar="ID", help="Build only this organisation (repeatable).")
@@ -390,7 +382,9 @@ def _writers(formats) -> dict:
               help="The date review status is judged on. Default: today.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
               help="Documents rendered at once. Default: the number of CPUs (at most 8).")
-def build_cmd(root, schools, policies, formats, out, as_of, jobs):
+@click.option("--force", is_flag=True,
+              help="Render every document again, even those unchanged since the last build into this folder.")
+def build_cmd(root, schools, policies, formats, out, as_of, jobs, force):
     """Write each organisation's policies as HTML, PDF and DOCX, a pack page per organisation
     (OUT/<org>/index.html) and an index of all organisations (OUT/index.html)."""
     started = time.monotonic()
@@ -398,17 +392,17 @@ def build_cmd(root, schools, policies, formats, out, as_of, jobs):
     todo = pairs(project, schools, policies)
     if not todo:
         raise click.UsageError("nothing to build: no organisation asked for publishes the policies asked for")
-    writers = _writers(formats)
     out = output_folder(out if out is not None else root / "outputs", root)
     report = Report()
+    options = dict(jobs=jobs, force=force, waiting=lambda: echo(f"waiting for another build writing into {out} ...", err=True))
     if len(todo) > 3 and sys.stderr.isatty():
         with click.progressbar(length=len(todo), label="Building", file=sys.stderr) as bar:
-            outcome = build_pack(project, todo, writers, out, as_of, report, jobs, step=lambda: bar.update(1))
+            outcome = build_pack(project, todo, formats, out, as_of, report, step=lambda: bar.update(1), **options)
     else:
-        outcome = build_pack(project, todo, writers, out, as_of, report, jobs)
+        outcome = build_pack(project, todo, formats, out, as_of, report, **options)
     _print_report(report)
-    echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files) into {out} "
-         f"in {time.monotonic() - started:.1f} s; {len(outcome.failed)} failed.")
+    echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files written) into {out} "
+         f"in {time.monotonic() - started:.1f} s; {outcome.reused} unchanged, {len(outcome.failed)} failed.")
     if outcome.failed:
         echo("not built, because of the problems above: " + ", ".join(outcome.failed), err=True)
         sys.exit(1)

@@ -24,6 +24,19 @@ def write_atomic(path: Path, data: bytes) -> None:
     write_together({Path(path): data})
 
 
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write `data` atomically unless the file already holds exactly these bytes; True if written.
+    Pages rebuilt with unchanged inputs are then not rewritten (and keep their times)."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(len(data) + 1) == data:
+                return False
+    except OSError:
+        pass
+    write_atomic(path, data)
+    return True
+
+
 def write_together(files: dict) -> None:
     """Write {path: bytes} so that they land together or not at all: every file is first written
     and flushed under a temporary name in its own folder, and only when all are written are they

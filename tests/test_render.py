@@ -516,7 +516,7 @@ def test_default_build_writes_all_formats_into_outputs(tmp_path):
     names = {p.name for p in (root / "outputs" / "demo-school").iterdir()}
     assert {"demo.html", "demo.pdf", "index.html"} <= names
     assert ("demo.docx" in names) == ("skipping docx" not in result.output)
-    assert re.search(r"built 2 of 2 documents \(\d+ files\) into .* in [\d.]+ s; 0 failed\.", result.output)
+    assert re.search(r"built 2 of 2 documents \(\d+ files written\) into .* in [\d.]+ s; 0 unchanged, 0 failed\.", result.output)
 
 
 def test_a_failed_or_interrupted_build_leaves_earlier_outputs_intact(tmp_path, monkeypatch):
@@ -540,9 +540,8 @@ def test_a_failed_or_interrupted_build_leaves_earlier_outputs_intact(tmp_path, m
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with pytest.raises(KeyboardInterrupt):
         from policypack.build import build as build_pack
-        from policypack.cli import _writers
         project = load_project(root, Report())
-        build_pack(project, [("demo-la", "demo"), ("demo-school", "demo")], _writers(("html", "pdf")), out,
+        build_pack(project, [("demo-la", "demo"), ("demo-school", "demo")], ("html", "pdf"), out,
                    dt.date.fromisoformat(AS_OF), Report(), jobs=1)
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before, "an interrupted build must leave every earlier file as it was, and no temporary files"

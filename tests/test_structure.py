@@ -300,7 +300,7 @@ def test_an_own_policy_builds_in_every_format_for_it_and_its_school_and_not_for_
                                        "--policy", "staff-dress", "--school", "demo-la", "--school", "demo-school",
                                        "--school", "other-school", "--jobs", "1"])
     assert result.exit_code == 0, result.output
-    assert "built 2 of 2 documents (10 files)" in result.output
+    assert "built 2 of 2 documents (10 files written)" in result.output
     assert not (out / "other-school" / "staff-dress.html").exists()
     for org, name in (("demo-la", "Demo County Council"), ("demo-school", "Demo Primary School")):
         html = (out / org / "staff-dress.html").read_text()

@@ -6,6 +6,7 @@ read YAML or layers; they read the resolved model only (policypack.model's resol
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,3 +34,20 @@ def format_date(value) -> str:
         return ""
     d = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
     return f"{d.day} {d.strftime('%B')} {d.year}"
+
+
+# The writers, by format: imported only when their format is built, so an HTML build never loads
+# WeasyPrint or python-docx. A new format is a new entry here.
+WRITERS = {
+    "html": "policypack.render.html:render_html",
+    "pdf": "policypack.render.pdf:render_pdf",
+    "docx": "policypack.render.docx:render_docx",
+}
+
+
+def writer(spec):
+    """The function `(doc, ctx) -> bytes` a WRITERS entry names (or `spec` itself if a function)."""
+    if callable(spec):
+        return spec
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
