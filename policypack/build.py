@@ -57,7 +57,7 @@ class Outcome:
 
 def build(project: Project, todo: list, formats, out: Path, as_of: dt.date, report: Report,
           jobs: Optional[int] = None, step: Callable[[], None] = lambda: None, force: bool = False,
-          waiting: Callable[[], None] = lambda: None) -> Outcome:
+          waiting: Callable[[], None] = lambda: None, executor: str = "local") -> Outcome:
     """Build the (org, policy) pairs in `todo` in `formats` (names in policypack.render.WRITERS,
     or {name: writer function}, which is always run: its code is not fingerprinted), then the pack
     pages of their organisations, the index and the review schedule. Problems go into `report`.
@@ -69,14 +69,16 @@ def build(project: Project, todo: list, formats, out: Path, as_of: dt.date, repo
     written together or not at all, then its fingerprints. Whatever goes wrong with one document
     (its sources, its templates, a crashed worker, a failed write) fails that document alone, with
     a message in `report`; the others, the pack pages, the index and the review schedule are still
-    written. One build at a time writes to `out`: another waits (`waiting` is called first)."""
+    written. One build at a time writes to `out`: another waits (`waiting` is called first).
+    `executor`: "local" (worker processes here) or "dask://HOST:PORT" (policypack.cluster); the
+    outputs are the same bytes either way. Raises Failed if the executor cannot be used."""
     out = Path(out)
     store = fingerprint.Store(out)
     with _terminate_on_sigterm(), store.lock(waiting):
-        return _build(project, todo, formats, out, as_of, report, jobs, step, force, store)
+        return _build(project, todo, formats, out, as_of, report, jobs, step, force, store, executor)
 
 
-def _build(project, todo, formats, out, as_of, report, jobs, step, force, store) -> Outcome:
+def _build(project, todo, formats, out, as_of, report, jobs, step, force, store, executor) -> Outcome:
     writers = dict(formats) if isinstance(formats, dict) else {f: WRITERS[f] for f in formats}
     force = force or any(callable(w) for w in writers.values())
     formats = tuple(writers)
@@ -108,7 +110,11 @@ def _build(project, todo, formats, out, as_of, report, jobs, step, force, store)
             outcome.reused += 1
             step()
     jobs = max(1, min(jobs or os.cpu_count() or 1, 8, len(tasks)))
-    results = _results(tasks, jobs, (ctx, writers))
+    if executor == "local" or not tasks:
+        results = _results(tasks, jobs, (ctx, writers))
+    else:
+        from . import cluster
+        results = cluster.results(cluster.parse(executor), tasks, (ctx, writers), _render_task, _lost)
     try:
         for task, (doc_report, files, provisional) in zip(tasks, results):
             oid, pid = task[:2]

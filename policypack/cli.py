@@ -361,6 +361,17 @@ def _formats(ctx, param, value):
     return tuple(f for f in FORMATS if f in names) or FORMATS
 
 
+def _executor(ctx, param, value):
+    if value == "local":
+        return value
+    from .cluster import parse
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(terminal_safe(str(exc)))
+    return value
+
+
 def _as_of(ctx, param, value):
     if value is None:
         return dt.date.today()
@@ -384,7 +395,10 @@ def _as_of(ctx, param, value):
               help="Documents rendered at once. Default: the number of CPUs (at most 8).")
 @click.option("--force", is_flag=True,
               help="Render every document again, even those unchanged since the last build into this folder.")
-def build_cmd(root, schools, policies, formats, out, as_of, jobs, force):
+@click.option("--executor", default="local", metavar="local|dask://HOST:PORT", callback=_executor,
+              help="Where documents are rendered: worker processes here (default), or the workers of a Dask "
+                   "scheduler (same installation and project path; files are still written here).")
+def build_cmd(root, schools, policies, formats, out, as_of, jobs, force, executor):
     """Write each organisation's policies as HTML, PDF and DOCX, a pack page per organisation
     (OUT/<org>/index.html) and an index of all organisations (OUT/index.html)."""
     started = time.monotonic()
@@ -394,12 +408,18 @@ def build_cmd(root, schools, policies, formats, out, as_of, jobs, force):
         raise click.UsageError("nothing to build: no organisation asked for publishes the policies asked for")
     out = output_folder(out if out is not None else root / "outputs", root)
     report = Report()
-    options = dict(jobs=jobs, force=force, waiting=lambda: echo(f"waiting for another build writing into {out} ...", err=True))
-    if len(todo) > 3 and sys.stderr.isatty():
-        with click.progressbar(length=len(todo), label="Building", file=sys.stderr) as bar:
-            outcome = build_pack(project, todo, formats, out, as_of, report, step=lambda: bar.update(1), **options)
-    else:
-        outcome = build_pack(project, todo, formats, out, as_of, report, **options)
+    options = dict(jobs=jobs, force=force, executor=executor, waiting=lambda: echo(f"waiting for another build writing into {out} ...", err=True))
+    try:
+        if len(todo) > 3 and sys.stderr.isatty():
+            with click.progressbar(length=len(todo), label="Building", file=sys.stderr) as bar:
+                outcome = build_pack(project, todo, formats, out, as_of, report, step=lambda: bar.update(1), **options)
+        else:
+            outcome = build_pack(project, todo, formats, out, as_of, report, **options)
+    except Failed as exc:
+        _print_report(report)
+        _print_report(exc.report)
+        echo("nothing more was built.", err=True)
+        sys.exit(1)
     _print_report(report)
     echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files written) into {out} "
          f"in {time.monotonic() - started:.1f} s; {outcome.reused} unchanged, {len(outcome.failed)} failed.")
