@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Optional
 import jinja2
 
 from . import fingerprint
-from .errors import LayoutWarning, Loc, Report, describe_exception
+from .errors import Failed, LayoutWarning, Loc, Report, describe_exception
 from .model import Branding, OrgInfo, Project
 from .render import WRITERS, RenderContext, format_date, writer
 from .render.html import TEMPLATE_HINT, render_index, render_pack, render_review, template_loc, template_search
@@ -71,9 +71,15 @@ def build(project: Project, todo: list, formats, out: Path, as_of: dt.date, repo
     a message in `report`; the others, the pack pages, the index and the review schedule are still
     written. One build at a time writes to `out`: another waits (`waiting` is called first).
     `executor`: "local" (worker processes here) or "dask://HOST:PORT" (policypack.cluster); the
-    outputs are the same bytes either way. Raises Failed if the executor cannot be used."""
+    outputs are the same bytes either way. Raises Failed if the executor cannot be used or `out` cannot be written to."""
     out = Path(out)
     store = fingerprint.Store(out)
+    try:
+        store.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. below a file, or no permission: nothing can be built here
+        problem = Report()
+        problem.error(Loc(str(out)), f"could not write: {exc.strerror or describe_exception(exc)}", WRITE_HINT)
+        raise Failed(problem) from None
     with _terminate_on_sigterm(), store.lock(waiting):
         return _build(project, todo, formats, out, as_of, report, jobs, step, force, store, executor)
 

@@ -418,7 +418,7 @@ def build_cmd(root, schools, policies, formats, out, as_of, jobs, force, executo
     except Failed as exc:
         _print_report(report)
         _print_report(exc.report)
-        echo("nothing more was built.", err=True)
+        echo("nothing was built.", err=True)
         sys.exit(1)
     _print_report(report)
     echo(f"built {outcome.documents} of {len(todo)} documents ({outcome.files} files written) into {out} "

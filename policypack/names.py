@@ -23,6 +23,8 @@ import unicodedata
 from importlib import resources
 from typing import Iterator, Optional
 
+import ahocorasick
+
 # Ids that would collide with a file the build writes: OUT/index.html and OUT/review.html, and
 # OUT/<org>/index.html (the pack page). Refused for policies and organisations alike.
 RESERVED_IDS = frozenset({"index", "review"})
@@ -132,27 +134,6 @@ def skeleton(text: str) -> str:
 # ---- finding names in text ---------------------------------------------------------------------
 
 
-def _trie_regex(words: list) -> str:
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = True
-
-    def pattern(node: dict) -> str:
-        ends = "" in node
-        branches = [re.escape(ch) + pattern(sub) for ch, sub in sorted(node.items()) if ch != ""]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if ends:  # a longer name is tried first, the shorter one if it does not match
-            return "(?:" + body + ")?" if len(branches) > 1 or len(body) > 1 else body + "?"
-        return body
-
-    return pattern(trie)
-
-
 class NameFinder:
     """Finds `names` in text by skeleton (those of at least `min_length` characters)."""
 
@@ -162,41 +143,48 @@ class NameFinder:
         for name, skel in self.skeletons.items():
             if len(name) >= min_length and skel:
                 self.by_skeleton.setdefault(skel, []).append(name)
-        skels = sorted(self.by_skeleton)
-        # no look-behind for the word start: a leading one stops the regex engine from skipping
-        # ahead to the names' first letters; _scan checks the character before a match instead
-        self.regex = re.compile(r"(?:" + _trie_regex(skels) + r")(?!\w)") if skels else None
+        # one Aho-Corasick automaton over every skeleton: a scan is linear in the text, however many
+        # names there are and however many share a first word ("The ...")
+        self.automaton = None
+        if self.by_skeleton:
+            self.automaton = ahocorasick.Automaton()
+            for skel in self.by_skeleton:
+                self.automaton.add_word(skel, len(skel))
+            self.automaton.make_automaton()
 
-    def _scan(self, text: str) -> Iterator:
-        pos, search = 0, self.regex.search
-        while True:
-            m = search(text, pos)
-            if m is None:
-                return
-            start = m.start()
-            if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
-                pos = start + 1  # inside a word: not a name here, but one may start further on
-                continue
-            yield m
-            pos = m.end()
+    def _scan(self, text: str) -> Iterator[tuple]:
+        """(start, skeleton) of each name in `text`: whole words only, leftmost first, and of the
+        names starting at one place the longest, never overlapping."""
+        found = []
+        for end, length in self.automaton.iter(text):
+            start = end - length + 1
+            before = text[start - 1] if start else " "
+            after = text[end + 1] if end + 1 < len(text) else " "
+            if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+                found.append((start, -length))
+        pos = 0
+        for start, negative in sorted(found):
+            if start >= pos:
+                yield start, text[start:start - negative]
+                pos = start - negative
 
     def find(self, text: str) -> Iterator[str]:
         """The names mentioned in `text`, in order, whole words only, however written (of names
         with one skeleton, the first given); a longer name wins, so "Kestrel Park Academy" is not
         also read as "Kestrel Park"."""
-        if self.regex is None or not text:
+        if self.automaton is None or not text:
             return iter(())
-        return (self.by_skeleton[m.group()][0] for m in self._scan(skeleton(text)))
+        return (self.by_skeleton[skel][0] for _, skel in self._scan(skeleton(text)))
 
     def find_each(self, texts: list) -> Iterator[tuple]:
         """(index of the text, name) for every name in `texts`, in order, with one scan for all the
         texts together (each text still stands alone: a name never spans two)."""
-        if self.regex is None:
+        if self.automaton is None:
             return
         joined = "\x00".join(skeleton(t).replace("\x00", " ") for t in texts)
         starts, at = [0], joined.find("\x00")
         while at >= 0:
             starts.append(at + 1)
             at = joined.find("\x00", at + 1)
-        for m in self._scan(joined):
-            yield bisect.bisect_right(starts, m.start()) - 1, self.by_skeleton[m.group()][0]
+        for start, skel in self._scan(joined):
+            yield bisect.bisect_right(starts, start) - 1, self.by_skeleton[skel][0]
