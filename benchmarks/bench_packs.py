@@ -5,12 +5,16 @@
 
 Copies the shipped model and example organisations into a temporary folder and adds SCHOOLS
 (default 300) maintained schools under Northshire County Council, each with its own name,
-adoption record and slot fills. Then times `check` (load + resolve every policy) and `build` of
-BUILT (default 8) of those schools in all three formats. Not a test: it prints the figures.
-Targets: check well under a minute for 300 schools; build time grows linearly with the schools.
+adoption record and slot fills. Then times `check` (load + resolve every policy) and, as whole
+processes (`build.py build`), a build of BUILT (default 8) of those schools in all three formats,
+a rebuild with nothing changed, and a rebuild after one school's edit, printing the rebuilds'
+time as ratios of the full build's, measured side by side in this run. Not a test.
+Targets (issue 9): a no-op rebuild of 300 schools x 2 policies under 10 s; one school's edit
+rebuilds that school's documents only.
 """
-import datetime as dt
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,8 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policypack.build import build  # noqa: E402
-from policypack.cli import _writers  # noqa: E402
 from policypack.errors import Report  # noqa: E402
 from policypack.load import load_project  # noqa: E402
 from policypack.resolve import resolve  # noqa: E402
@@ -36,9 +38,11 @@ SCHOOL = """organisation:
     chairs: [Chair {n:04d}]
   fill:
     local-it-contacts: Ring the office at Bench Test School {n:04d} for IT help.
-    local-support-contacts: Staff can talk in confidence to the school business manager.
+  policies:
+    acceptable-use:
+      fill:
+        northshire-support-contacts: Staff can talk in confidence to the school business manager.
 """
-
 
 def main(schools: int, built: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,13 +64,26 @@ def main(schools: int, built: int) -> None:
         assert not report.errors, report.errors[:3]
         print(f"load {len(project.organisations)} organisations: {loaded:.2f} s")
         print(f"resolve {len(pairs)} policies: {resolved:.2f} s ({1000 * resolved / len(pairs):.1f} ms each)")
-        todo = [(f"bench-school-{n:04d}", "acceptable-use") for n in range(built)]
-        t = time.perf_counter()
-        outcome = build(project, todo, _writers(("html", "pdf", "docx")), root / "outputs", dt.date(2026, 11, 21),
-                        Report())
-        took = time.perf_counter() - t
-        print(f"build {built} schools x 3 formats: {took:.1f} s ({took / built:.2f} s a school; "
-              f"about {took / built * schools / 60:.0f} min for all {schools}), {len(outcome.failed)} failed")
+        ids = [f"bench-school-{n:04d}" for n in range(built)]
+        command = [sys.executable, str(ROOT / "build.py"), "build", "--root", str(root), "--as-of", "2026-11-21"]
+        command += [arg for i in ids for arg in ("--school", i)]
+
+        def timed(what: str) -> float:
+            t = time.perf_counter()
+            run = subprocess.run(command, capture_output=True, text=True)
+            took = time.perf_counter() - t
+            assert run.returncode == 0, run.stdout + run.stderr
+            summary = re.search(r"built .*", run.stdout).group()
+            print(f"{what}: {took:.1f} s ({summary.split(' into ')[0]}; {summary.split('; ')[-1]})")
+            return took
+
+        full = timed(f"build {built} schools x 3 formats")
+        print(f"  {full / built:.2f} s a school; about {full / built * schools / 60:.0f} min for all {schools}")
+        noop = timed("rebuild, nothing changed")
+        edited = root / "schools" / f"{ids[0]}.yaml"
+        edited.write_text(edited.read_text(encoding="utf-8").replace("for IT help", "for help with IT"), encoding="utf-8")
+        one = timed("rebuild after one school's edit")
+        print(f"ratios to the full build: no-op {noop / full:.3f}, one school's edit {one / full:.3f}")
 
 
 if __name__ == "__main__":
