@@ -122,7 +122,7 @@ def _build(project, todo, formats, out, as_of, report, jobs, step, force, store,
         from . import cluster
         results = cluster.results(cluster.parse(executor), tasks, (ctx, writers), _render_task, _lost)
     try:
-        for task, (doc_report, files, provisional) in zip(tasks, results):
+        for (doc_report, files, provisional), task in zip(results, tasks):  # results first: it runs to its end
             oid, pid = task[:2]
             report.extend(doc_report)
             if files is not None and _write(report, {out / oid / f"{pid}.{fmt}": data

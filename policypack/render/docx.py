@@ -120,8 +120,15 @@ def can_lay_out() -> bool:
 
 
 def convert_to_pdf(data: bytes, folder: Path) -> Path:
-    """Convert DOCX bytes to PDF with headless LibreOffice in `folder`, with a private profile so
-    parallel conversions never share (and lock) one."""
+    """Convert DOCX bytes to PDF with headless LibreOffice in `folder`: with this process's running
+    office (policypack.render.office) where there is one, else with a cold `soffice` and a private
+    profile, so parallel conversions never share (and lock) one."""
+    from . import office
+
+    try:
+        return office.convert(data, folder, soffice() or "soffice")
+    except office.Unavailable:
+        pass
     src = folder / "policy.docx"
     src.write_bytes(data)
     profile = folder / "lo-profile"

@@ -1,0 +1,93 @@
+"""One running LibreOffice per worker lays the DOCX out: the same bytes as a cold `soffice` per
+document, and no office or worker outlives a build, even one stopped with SIGTERM."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from policypack.render import office
+from policypack.render.docx import soffice
+
+ROOT = Path(__file__).resolve().parent.parent
+MINI = ROOT / "tests" / "fixtures" / "mini"
+HAS_UNO = subprocess.run(["/usr/bin/python3", "-c", "import uno"], capture_output=True).returncode == 0 \
+    if os.access("/usr/bin/python3", os.X_OK) else False
+if not (soffice() and (HAS_UNO or os.environ.get("CI"))):
+    pytest.skip("needs LibreOffice and python3-uno (scripts/install-system-deps installs them)", allow_module_level=True)
+
+
+def tagged(tag: str) -> list:
+    """The processes (pid, command) whose environment carries `tag`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if f"POLICYPACK_TEST_TAG={tag}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((int(proc.name), (proc / "cmdline").read_bytes().replace(b"\0", b" ")[:80]))
+        except OSError:
+            continue
+    return found
+
+
+def build(out: Path, tag: str, *extra, env=()) -> subprocess.Popen:
+    environ = {**os.environ, "POLICYPACK_TEST_TAG": tag, "PYTHONPATH": str(ROOT), **dict(env)}
+    return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "build", "--root", str(MINI), "--out", str(out),
+                             "--format", "docx", "--as-of", "2026-06-01", *extra], env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_a_running_office_lays_out_the_same_bytes_as_a_cold_one_and_leaves_nothing(tmp_path):
+    tag = uuid.uuid4().hex
+    cold = build(tmp_path / "cold", tag, "--jobs", "1", env={office.PYTHON_ENV: ""})
+    assert cold.wait(300) == 0, cold.stdout.read()
+    warm = build(tmp_path / "warm", tag, "--jobs", "2")
+    assert warm.wait(300) == 0, warm.stdout.read()
+    for oid in ("demo-la", "demo-school"):
+        assert (tmp_path / "warm" / oid / "demo.docx").read_bytes() == (tmp_path / "cold" / oid / "demo.docx").read_bytes()
+    time.sleep(0.5)
+    assert tagged(tag) == []
+    assert not list(Path("/tmp").glob(f"policypack-office-{warm.pid}-*"))
+
+
+def test_an_office_works_for_many_documents_in_one_process(tmp_path):
+    """The second and third documents are laid out by the office the first one started."""
+    from click.testing import CliRunner
+
+    from policypack.cli import main
+    from policypack.render.docx import convert_to_pdf, outline_pages
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["build", "--root", str(MINI), "--out", str(out), "--format", "docx"])
+    assert result.exit_code == 0, result.output
+    data = (out / "demo-la" / "demo.docx").read_bytes()
+    pages = []
+    try:
+        for n in range(3):
+            folder = tmp_path / f"n{n}"
+            folder.mkdir()
+            pages.append(outline_pages(convert_to_pdf(data, folder)))
+        assert "office" in office._OFFICE, office._FAILED
+        assert pages[0] == pages[1] == pages[2] and pages[0]
+    finally:
+        office.shutdown()
+
+
+def test_a_build_stopped_with_sigterm_leaves_no_office_or_worker(tmp_path):
+    tag = uuid.uuid4().hex
+    proc = build(tmp_path / "out", tag, "--jobs", "2", "--force")
+    deadline = time.monotonic() + 120
+    while not any(b"office_bridge" in cmd or b"soffice" in cmd for _, cmd in tagged(tag)):
+        assert proc.poll() is None and time.monotonic() < deadline, "the build never started an office"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while tagged(tag) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert tagged(tag) == []
