@@ -48,24 +48,27 @@ def _python() -> Optional[str]:
 
 
 def _program(soffice: str) -> str:
-    """soffice.bin beside the `soffice` script when there is one: started directly, it is our
-    child and dies with the bridge; the script would put a launcher between them."""
+    """soffice.bin beside the `soffice` launcher: started directly, it is our child and dies with
+    the bridge, where the launcher would stand between them. Anything else (another layout, or a
+    stand-in program) is laid out the cold way."""
     real = Path(shutil.which(soffice) or soffice).resolve()
     binary = real.with_name("soffice.bin")
-    return str(binary) if binary.is_file() and os.access(binary, os.X_OK) else str(real)
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        raise Unavailable(f"no soffice.bin beside {real}")
+    return str(binary)
 
 
 class Office:
     def __init__(self, soffice: str):
         self.soffice = soffice
-        python = _python()
+        program, python = _program(soffice), _python()
         if not python:
             raise Unavailable(f"no Python with LibreOffice's bindings (set {PYTHON_ENV})")
         _sweep()
         self.folder = tempfile.TemporaryDirectory(prefix=f"policypack-office-{os.getpid()}-")
         profile = Path(self.folder.name, "profile").as_uri()
         pipe = f"policypack-{os.getpid()}-{os.urandom(4).hex()}"
-        self.proc = subprocess.Popen([python, str(BRIDGE), _program(soffice), profile, pipe], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([python, str(BRIDGE), program, profile, pipe], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
                                      env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
         reply = self._reply(START_TIMEOUT)
