@@ -8,8 +8,8 @@ A REV that names an existing folder is read as a folder.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
-import json
 import re
 import subprocess
 import tarfile
@@ -23,8 +23,6 @@ from .layer import apply_layers
 from .load import load_project
 from .model import Organisation, PolicyLayer, Project, ResolvedPolicy
 from .resolve import resolve
-from .write import write_atomic
-from .yamlread import LList, LMap, read_yaml
 
 SOURCE_DIRS = ("policy_src", "schools", "templates")
 TAG_PATTERN = "v*"  # model releases are tagged v<something>, e.g. v2025.1
@@ -302,79 +300,35 @@ class RecordError(Exception):
     pass
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-def _block_end(lines: list, key_index: int) -> int:
-    """Index just after the last line of the block that starts with the key on lines[key_index]."""
-    base, end = _indent(lines[key_index]), key_index + 1
-    for i in range(key_index + 1, len(lines)):
-        if not lines[i].strip():
-            continue
-        if _indent(lines[i]) <= base:
-            break
-        end = i + 1
-    return end
-
-
-def _empty_value(lines: list, index: int) -> None:
-    """'key: {}' (or '[]', '~', nothing) -> 'key:', keeping a trailing comment."""
-    lines[index] = re.sub(r":[ \t]*(\{[ \t]*\}|\[[ \t]*\]|~|null)?[ \t]*(#.*)?\n?\Z",
-                          lambda m: ":" + (" " + m[2] if m[2] else "") + "\n", lines[index], count=1)
-
-
 def record_change(root: Path, org_id: str, policy_id: str, entry: dict) -> Path:
     """Add `entry` (date, summary, clauses) first in schools/<org>.yaml under policies: <policy>:
-    changes:, creating the keys as needed and leaving every other line as it was. The file is
-    reloaded and the policy resolved again; if that fails the file is put back and RecordError raised."""
+    changes:, creating the keys as needed and keeping every other line as it was (the round-trip
+    writer, policypack.layerwrite). The file must still load and the policy resolve; otherwise it
+    is put back and RecordError says why."""
+    from . import layerwrite
+
     path = Path(root) / "schools" / f"{org_id}.yaml"
-    original = path.read_text(encoding="utf-8")
-    lines = (original if original.endswith("\n") else original + "\n").splitlines(keepends=True)
-    data = read_yaml(original, path.name, Report())
-    org = data.get("organisation") if isinstance(data, LMap) else None
-    if not isinstance(org, LMap) or not org:
-        raise RecordError(f"{path} has no 'organisation:' mapping")
-    item = [f"- date: {entry['date']}", f"  summary: {json.dumps(entry['summary'], ensure_ascii=False)}",
-            f"  clauses: [{', '.join(entry['clauses'])}]"]
-    mapping, key_index = org, data.line_of("organisation") - 1
-    indent = _indent(lines[org.line_of(next(iter(org))) - 1])
-    step = indent or 2
-    keys = ("policies", policy_id, "changes")
-    for depth, key in enumerate(keys):
-        value = mapping.get(key)
-        if key not in mapping:  # create this key and those below it at the end of the enclosing block
-            new = [" " * (indent + step * k) + f"{name}:" for k, name in enumerate(keys[depth:])]
-            item_indent = indent + step * (3 - depth)
-            at = _block_end(lines, key_index)
-            break
-        kline = mapping.line_of(key) - 1
-        flow = isinstance(value, (LMap, LList)) and value.line - 1 == kline
-        if value is None or (flow and not value):  # 'key:' or 'key: {}': open it as a block
-            _empty_value(lines, kline)
-            new = [" " * (indent + step * (k + 1)) + f"{name}:" for k, name in enumerate(keys[depth + 1:])]
-            item_indent = indent + step * (3 - depth)
-            at = kline + 1
-            break
-        if flow or not isinstance(value, (LMap, LList)) or (key == "changes") != isinstance(value, LList):
-            raise RecordError(f"{path.name}:{kline + 1}: '{key}' is not written as an indented block; "
-                              f"write it out over several lines first, then run --record again")
-        if key == "changes":  # newest first, like the model's table of changes
-            at = value.item_lines[0] - 1
-            item_indent, new = _indent(lines[at]), []
-            break
-        mapping, key_index = value, kline
-        indent = _indent(lines[value.line - 1])
-    text_lines = [ln + "\n" for ln in new] + [" " * item_indent + ln + "\n" for ln in item]
-    lines[at:at] = text_lines
-    write_atomic(path, "".join(lines).encode("utf-8"))
-    report = Report()
+    item = layerwrite.entry({"date": dt.date.fromisoformat(str(entry["date"])), "summary": entry["summary"],
+                             "clauses": list(entry["clauses"])})
+
+    def edit(layer):
+        if not isinstance(layer.data, dict) or not isinstance(layer.data.get("organisation"), dict):
+            raise layerwrite.LayoutError(f"{path.name} has no 'organisation:' mapping")
+        layer.prepend(("organisation", "policies", policy_id, "changes"), item)
+
+    def validate():
+        report = Report()
+        try:
+            resolve(load_project(root, report), org_id, policy_id, report)
+        except Failed:
+            pass
+        if report.errors:
+            return ("the recorded entry did not validate, so the file was left as it was:\n"
+                    + "\n".join(p.format() for p in report.errors))
+        return None
+
     try:
-        resolve(load_project(root, report), org_id, policy_id, report)
-    except Failed:
-        pass
-    if report.errors:
-        write_atomic(path, original.encode("utf-8"))
-        raise RecordError("the recorded entry did not validate, so the file was left as it was:\n"
-                          + "\n".join(p.format() for p in report.errors))
+        layerwrite.save(path, edit, validate)
+    except layerwrite.LayoutError as exc:
+        raise RecordError(str(exc)) from None
     return path
