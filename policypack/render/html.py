@@ -63,7 +63,10 @@ class BodyRenderer:
             Emph: lambda i: f"<em>{self.render_inlines(i.children)}</em>",
             Code: lambda i: f"<code>{escape(i.text)}</code>",
             Link: lambda i: f'<a href="{escape(i.href)}">{self.render_inlines(i.children)}</a>',
-            XRef: lambda i: f'<a class="xref" href="{self.xref_href(i)}">{escape(i.label)}</a>',
+            # U+2060 (word joiner) before the link: WeasyPrint cannot carry the no-break space that
+            # glues "paragraph" to its number across the start of an element, and breaks the line
+            # words too early ("removable media⏎holding ... paragraph 9.2"); the joiner keeps it
+            XRef: lambda i: f'\u2060<a class="xref" href="{self.xref_href(i)}">{escape(i.label)}</a>',
             Break: lambda i: "<br>",
             Para: lambda b: f"<p>{self.render_inlines(b.inlines)}</p>\n",
             ListBlock: self.list_block,
