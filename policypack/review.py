@@ -172,10 +172,11 @@ def adopted_words(project: Project, org, pid: str, doc) -> str:
     a = doc.adoption
     day = a.get("date") or a.get("agreed_date")
     if day:
+        words = format_date(day) + (f", agreed by {a['agreed_by']}" if not a.get("date") and a.get("agreed_by") else "")
         source = _adoption_source(project, org, pid)
         if source is not None and source.id != org.id:
-            return f"{format_date(day)}, inherited from {source.name}"
-        return format_date(day)
+            return f"{words}, inherited from {source.name}"
+        return words
     made = next((f"{word} {format_date(a[key])}" for key, word in (("created", "created"),
                  ("written_date", "written")) if a.get(key)), "")
     return "Not recorded" + (f" ({made})" if made else "") + f": add adoption: date: to {org.file}"

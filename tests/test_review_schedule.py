@@ -63,7 +63,7 @@ def test_the_schedule_shows_versions_and_dates_never_hashes_or_unknown(shipped):
         against, adopted = row[col["Reviewed against"]], row[col["Adopted"]]
         # a version and its date, or what the organisation inherits, or what to record and where
         assert re.search(DATE, against) or re.search(r"add model_revision: to schools/[a-z-]+\.yaml", against), row
-        assert re.fullmatch(rf"{DATE}(, inherited from .+)?", adopted) or \
+        assert re.fullmatch(rf"{DATE}(, agreed by .+)?(, inherited from .+)?", adopted) or \
             re.search(r"Not recorded.*: add adoption: date: to schools/[a-z-]+\.yaml", adopted), row
         assert re.fullmatch(rf"Model version [\d.]+, {DATE}", row[col["Latest model"]]), row
         assert row[col["Changes behind"]], row
@@ -88,6 +88,7 @@ def test_rows_say_what_an_organisation_inherits():
     assert academy["adopted"] == "Not recorded: add adoption: date: to schools/kestrel-park-academy.yaml"
     assert rows["saltmarsh-infant-school", "acceptable-use"]["adopted"] == "14 May 2026, inherited from Saltmarsh Federation"
     assert rows["porthaven-city-council", "social-media"]["adopted"].startswith("Not recorded (created 16 January 2023)")
+    assert rows["willowbank-primary-school", "social-media"]["adopted"] == "8 July 2025, agreed by Full Governing Board"
 
 
 def test_a_revision_recorded_above_is_inherited_and_counted():
