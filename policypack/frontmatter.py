@@ -12,12 +12,13 @@ from typing import Optional
 
 from . import history
 from .errors import did_you_mean
+from .markup import typeset
 from .model import FrontMatter, FrontRow, Text
 from .render import format_date
 
 
 def _plain(value: Optional[str]) -> tuple:
-    return (Text(value),) if value else ()
+    return (Text(typeset(value)),) if value else ()
 
 
 def compute(resolver, doc) -> FrontMatter:
@@ -57,6 +58,8 @@ def compute(resolver, doc) -> FrontMatter:
             running.update(pl.running)
         for edit in edits:
             _apply(resolver, groups, edit)
+    # labels are matched as written while the edits apply; then typeset like every other text
+    groups = {name: [FrontRow(typeset(r.label), r.value) for r in rows] for name, rows in groups.items()}
     running = {k: resolver._render_inline(text, loc, f"the running {k}") for k, (text, loc) in running.items()}
     # what pages after the first show unless a layer sets it: the title; the reference and version
     facts = [x for x in (doc.reference, f"Version {doc.version}" if doc.version else "") if x]
@@ -72,7 +75,7 @@ def compute(resolver, doc) -> FrontMatter:
         banner=groups["banner"],
         adoption=groups["adoption"],
         details=groups["details"],
-        approvals=[(p.label, p.name, format_date(p.date)) for p in doc.approvals],
+        approvals=[(typeset(p.label), typeset(p.name), format_date(p.date)) for p in doc.approvals],
         kind=doc.kind,
         next_review=doc.next_review,
         running_header=running.get("header", ""),

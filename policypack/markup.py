@@ -15,6 +15,9 @@ import re
 from typing import Callable, Optional
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_core.smartquotes import process_inlines as _smartquotes
+from markdown_it.token import Token
 
 from .errors import Loc, Report
 from .model import Break, Code, Emph, Form, FormField, Link, ListBlock, Para, Strong, Table, Text, XRef
@@ -22,8 +25,44 @@ from .model import Break, Code, Emph, Form, FormField, Link, ListBlock, Para, St
 SAFE_SCHEMES = ("https:", "mailto:", "tel:")
 XREF = "xref:"
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+# Typography (en-GB, GOV.UK style): straight quotes become curly as the author chose them, "..." ->
+# “...” (direct quotation) and '...' -> ‘...’ (a quote within a quote, a term); an apostrophe is
+# always ’. markdown-it's `smartquotes` pairs them, in text only (never in code spans or a link's
+# address); what it leaves straight (an apostrophe that starts a word, '90s; a quote left open) is
+# settled by `_settle_quotes`. Its `replacements` rule stays off: it would print "(c)", a list
+# label, as ©, and a writing line of dots as an ellipsis.
+QUOTES = "“”‘’"
+_md = (MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True, "quotes": QUOTES})
+       .enable(["table", "smartquotes"]))
 _md.validateLink = lambda url: True  # we vet every link ourselves and report what we refuse
+_OPENS_AFTER = re.compile(r"(?:^|(?<=[\s(\[{\u2014\u2013\u00a0/-]))\"")
+
+
+def _settle_quotes(text: str) -> str:
+    """The straight quotes smartquotes left: ' is an apostrophe; " opens after a space or an
+    opening bracket (or at the start) and closes anywhere else."""
+    if "'" not in text and '"' not in text:
+        return text
+    return _OPENS_AFTER.sub(QUOTES[0], text.replace("'", QUOTES[3])).replace('"', QUOTES[1])
+
+
+def _straight(text: str) -> str:
+    """An address written as a link (<https://...>) is printed as written: smartquotes curled its quotes."""
+    return text.translate(_STRAIGHTEN)
+
+
+_STRAIGHTEN = str.maketrans({QUOTES[0]: '"', QUOTES[1]: '"', QUOTES[2]: "'", QUOTES[3]: "'"})
+
+
+def typeset(text: str) -> str:
+    """Plain text from YAML (a title, a name, a change summary) with the same quotes and
+    apostrophes as clause text: smartquotes on one text token, then `_settle_quotes`."""
+    if not text or ("'" not in text and '"' not in text):
+        return text
+    token = Token("text", "", 0)
+    token.content = text
+    _smartquotes([token], StateCore("", _md, {}))
+    return _settle_quotes(token.content)
 
 
 def xref_link(target: str) -> str:
@@ -149,9 +188,12 @@ def _matching(tokens, i: int) -> int:
 def _inlines(children, loc: Loc, report: Report, xref) -> list:
     stack: list = [[]]
     marks: list = []
+    autolink = False  # inside <https://...>: its text is its address, printed as written
     for tok in children:
         t = tok.type
-        if t == "text" or t == "html_inline":
+        if t == "text":
+            _text(stack[-1], _settle_quotes(tok.content) if not autolink else _straight(tok.content))
+        elif t == "html_inline":
             _text(stack[-1], tok.content)
         elif t == "softbreak":
             _text(stack[-1], " ")
@@ -164,9 +206,11 @@ def _inlines(children, loc: Loc, report: Report, xref) -> list:
         elif t in ("strong_open", "em_open", "link_open"):
             stack.append([])
             marks.append(tok)
+            autolink = autolink or tok.info == "auto"
         elif t in ("strong_close", "em_close", "link_close"):
             kids = tuple(stack.pop())
             opener = marks.pop()
+            autolink = autolink and opener.info != "auto"
             if opener.type == "strong_open":
                 stack[-1].append(Strong(kids))
             elif opener.type == "em_open":

@@ -153,8 +153,8 @@ class _Resolver:
             summary=self._render_inline(field("summary")[0] or policy.summary, field("summary")[1] or policy.loc,
                                         "the summary") if (field("summary")[0] or policy.summary) else None,
             key_message=key_message,
-            org=OrgInfo(self.org.id, self.org.name, self.org.kind,
-                        [(o.id, o.name, o.kind) for o in lp.chain]),
+            org=OrgInfo(self.org.id, markup.typeset(self.org.name), self.org.kind,
+                        [(o.id, markup.typeset(o.name), o.kind) for o in lp.chain]),
             numbering=self.numbering,
             sections=sections,
             appendices=appendices,
@@ -396,7 +396,7 @@ class _Resolver:
                 x = self._xref(m.group(1), loc)
                 return markup.without_repeated_noun(rendered[:m.start()], x).label if x else ""
             rendered = re.sub(r"\[\]\(xref:([a-z0-9:-]+)\)", label, rendered)
-        return " ".join(rendered.split())
+        return markup.typeset(" ".join(rendered.split()))
 
     def _markdown(self, text: str, loc: Loc, what: str) -> list:
         rendered = self._render(text, loc, what)
@@ -472,7 +472,7 @@ class _Resolver:
         """The rows of the table of changes for `entries` (history.select's choice of the layered
         changes, all of which are checked), newest first, in this organisation's numbers."""
         rows = []
-        names = {o.id: o.name for o in self.layered.chain}
+        names = {o.id: markup.typeset(o.name) for o in self.layered.chain}
         all_ids = {n.id for n in self.layered.policy.walk()} | set(self.layered.removed) | self.layered.unplaced
         for ch in self.layered.changes:
             for cid in ch.clauses if ch.clauses != "all" else ():

@@ -11,11 +11,17 @@
   organisation's own edits left out on both sides (its choices of variants and optional clauses
   kept: `versions.without_own_edits`); "unknown" when there is no model_revision or
   it cannot be read.
+
+A governor reads the schedule, so each row also says in words what the codes mean (`readable`):
+the model version and date reviewed against instead of a revision's hash, an organisation's
+recorded revision or adoption inherited from the organisation above it that recorded one (and
+said so), and, where nothing is recorded, what to record and where.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import fnmatch
 import io
 from typing import Optional
 
@@ -23,7 +29,8 @@ from .diff import diff_policies
 from .errors import Failed, Report
 from .model import Project
 from .resolve import resolve
-from .versions import RevisionError, inherited, latest_revision, load_at
+from .render import format_date
+from .versions import TAG_PATTERN, RevisionError, _git, check_revision, inherited, latest_revision, load_at
 
 COLUMNS = ("organisation", "policy", "adopted", "last_reviewed", "next_review", "status", "model_revision",
            "latest_revision", "behind")
@@ -40,11 +47,12 @@ def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -
     rows = []
     for oid in sorted(project.organisations):
         org = project.organisations[oid]
-        rev = org.model_revision
+        rev, rev_from = recorded_revision(project, oid)
         for pid in project.published(oid):
             row = {"organisation": oid, "organisation_name": org.name, "policy": pid,
                    "policy_title": project.policy(oid, pid).title, "adopted": "", "last_reviewed": "", "next_review": "",
                    "status": "unknown", "model_revision": rev or "", "latest_revision": latest, "behind": "unknown"}
+            doc = None
             try:  # one organisation whose sources do not resolve must not take the schedule down
                 doc = docs[oid, pid] if (oid, pid) in docs else resolve(project, oid, pid, Report())
                 if doc is not None:
@@ -65,8 +73,123 @@ def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -
                                                           inherited(project, org, pid, True)).substantive_ids())
             except Exception:  # noqa: BLE001 - shown as unknown; `check` and `build` say what is wrong
                 pass
+            row["readable"] = readable(project, org, pid, row, doc, rev_from, then_projects.get(rev) if rev else None,
+                                       docs)
             rows.append(row)
     return rows
+
+
+# ---- the schedule in words -------------------------------------------------------------------
+
+
+def recorded_revision(project: Project, org_id: str) -> tuple:
+    """(revision, organisation that recorded it): the organisation's own `model_revision`, else the
+    nearest one above it; (None, None) when no organisation in its chain records one."""
+    for o in reversed(project.chain(org_id)):
+        if o.model_revision:
+            return o.model_revision, o
+    return None, None
+
+
+def revision_date(root, rev: str):
+    """The date of the commit `rev` names (a tag, branch or commit), or None (a folder, no git)."""
+    try:
+        check_revision(rev)
+    except RevisionError:
+        return None
+    commit = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    day = _git(root, "log", "-1", "--format=%cs", commit) if commit else None
+    try:
+        return dt.date.fromisoformat(day) if day else None
+    except ValueError:
+        return None
+
+
+def model_version(project: Optional[Project], org_id: str, policy_id: str, rev: str, root) -> str:
+    """"Model version 5.0 (v2026.1), 3 March 2026": the model policy's version in `project` (the
+    sources at `rev`), the release tag when `rev` is one, and the date of that revision."""
+    version = ""
+    if project is not None:
+        try:
+            version = project.policy(org_id, policy_id).version
+        except Exception:  # noqa: BLE001 - the organisation or policy did not exist then
+            version = ""
+    words = f"Model version {version}" if version else "The model"
+    if fnmatch.fnmatchcase(rev, TAG_PATTERN):
+        words += f" ({rev})"
+    day = revision_date(root, rev)
+    return words + (f", {format_date(day)}" if day else "")
+
+
+def readable(project: Project, org, pid: str, row: dict, doc, rev_from, then: Optional[Project],
+             docs: dict) -> dict:
+    """The row's review facts in words a governor can act on (see the module's doc)."""
+    root = project.root
+    rev = row["model_revision"]
+    if rev:
+        against = model_version(then, org.id, pid, rev, root)
+        if rev_from is not None and rev_from.id != org.id:
+            against = f"Inherited from {rev_from.name}: {against[0].lower()}{against[1:]}"
+    else:
+        against = f"No version recorded: add model_revision: to {org.file}"
+        parent = _parent_review(project, org, pid, docs)
+        if parent:
+            against = f"Inherited from {parent}. {against}"
+    latest = row["latest_revision"]
+    latest_words = model_version(project, org.id, pid, latest, root) if latest != "unknown" else "Not under git"
+    behind = row["behind"]
+    if isinstance(behind, int):
+        behind_words = "None: up to date" if behind == 0 else f"{behind} clause{'s' if behind != 1 else ''} changed"
+    elif not rev:
+        behind_words = "Not counted until the version reviewed against is recorded"
+    elif then is None:
+        behind_words = f"Not counted: the version recorded in {(rev_from or org).file} cannot be read"
+    else:
+        behind_words = "The policy is new since the version reviewed against"
+    return {"adopted": adopted_words(project, org, pid, doc), "reviewed_against": against,
+            "latest_model": latest_words, "behind": behind_words}
+
+
+def _parent_review(project: Project, org, pid: str, docs: dict) -> str:
+    """"Thornvale County Council, reviewed 6 October 2025": the nearest organisation above `org`
+    that publishes the policy and dates its review; "" when there is none."""
+    for above in reversed(project.chain(org.id)[:-1]):
+        if pid not in project.published(above.id):
+            continue
+        try:
+            doc = docs[above.id, pid] if (above.id, pid) in docs else resolve(project, above.id, pid, Report())
+        except Exception:  # noqa: BLE001 - `check` reports the problem
+            doc = None
+        if doc is not None and doc.last_reviewed:
+            return f"{above.name}, reviewed {format_date(doc.last_reviewed)}"
+    return ""
+
+
+def adopted_words(project: Project, org, pid: str, doc) -> str:
+    """When the copy was adopted, and by whom when the record is inherited; else what to record."""
+    if doc is None:
+        return "Not known: the policy has problems (run policypack check)"
+    a = doc.adoption
+    day = a.get("date") or a.get("agreed_date")
+    if day:
+        words = format_date(day) + (f", agreed by {a['agreed_by']}" if not a.get("date") and a.get("agreed_by") else "")
+        source = _adoption_source(project, org, pid)
+        if source is not None and source.id != org.id:
+            return f"{words}, inherited from {source.name}"
+        return words
+    made = next((f"{word} {format_date(a[key])}" for key, word in (("created", "created"),
+                 ("written_date", "written")) if a.get(key)), "")
+    return "Not recorded" + (f" ({made})" if made else "") + f": add adoption: date: to {org.file}"
+
+
+def _adoption_source(project: Project, org, pid: str):
+    """The organisation whose adoption record this copy shows (see layer.apply_layers)."""
+    from .layer import apply_layers  # imported here: review is a leaf of the pipeline
+    try:
+        source = apply_layers(project, org.id, pid, Report()).adoption_from.get("record")
+    except Exception:  # noqa: BLE001 - the row says what it can; `check` reports the problem
+        return None
+    return project.organisations.get(source[0]) if source else None
 
 
 def review_table(rows: list) -> str:

@@ -67,7 +67,7 @@ def test_a_choice_made_once_applies_to_every_policy_with_the_clause(tmp_path):
     assert check(root)[0] == 0
     assert set(texts(root, "phone-rule").values()) == {
         "Staff keep personal phones switched off and out of sight on site."}
-    assert set(texts(root, "shared-option").values()) == {"Staff who drive pupils carry the school's mobile phone."}
+    assert set(texts(root, "shared-option").values()) == {"Staff who drive pupils carry the school’s mobile phone."}
 
 
 def test_two_phone_rules_in_one_school_are_refused(tmp_path):

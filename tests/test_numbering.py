@@ -89,7 +89,7 @@ def html_printed(path: Path) -> tuple:
     page = path.read_text()
     body = page[page.index('id="c-intro"'):]
     labels = [htmllib.unescape(t) for t in re.findall(r'<span class="(?:num|marker)">([^<]*)</span>', body)]
-    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", "", page)).replace("\u2060", "").split())  # word joiner: render/html.py
     return labels, text
 
 

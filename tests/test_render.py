@@ -306,7 +306,7 @@ def mini(tmp_path_factory):
 
 def test_lists_cross_references_and_changes_table(mini):
     html = (mini / "demo-school" / "demo.html").read_text(encoding="utf-8")
-    assert 'See paragraph\u00a0<a class="xref" href="#c-phones">1.3</a>' in html
+    assert 'See paragraph\u00a0\u2060<a class="xref" href="#c-phones">1.3</a>' in html
     assert '<a class="xref" href="#c-app-help">Appendix 1</a>' in html
     assert '<a href="https://saferinternet.org.uk">Safer internet</a>' in html
     for marker in ("(a)", "(b)", "(i)", "(ii)"):

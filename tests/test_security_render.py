@@ -95,7 +95,8 @@ def pages(project):
     ctx = ctx_for(project)
     info = OrgInfo(doc.org.id, doc.org.name, doc.org.kind, doc.org.lineage)
     row = {"organisation_name": doc.org.name, "policy_title": doc.title, "status": "current", "adopted": None,
-           "last_reviewed": None, "next_review": None, "model_revision": None, "latest_revision": "", "behind": 0}
+           "last_reviewed": None, "next_review": None, "model_revision": None, "latest_revision": "", "behind": 0,
+           "readable": {"adopted": "", "reviewed_against": "", "latest_model": "", "behind": ""}}
     return {
         "policy": render_html(doc, ctx).decode(),
         "pack": render_pack(info, [], doc.branding, ctx).decode(),

@@ -131,7 +131,7 @@ def test_json_lists_exactly_the_right_ids_and_numbers(repo):
 def test_text_summary_lists_each_change(repo):
     out = run("diff", "--root", repo, "--school", "demo-school", "--policy", "demo", "--from", "v1").output
     assert "1 added, 1 removed, 1 changed, 1 moved, 2 renumbered, 0 retitled" in out
-    assert "+ 1.3 new-rule: Staff answer parents' emails within two working days." in out
+    assert "+ 1.3 new-rule: Staff answer parents’ emails within two working days." in out
     assert "- 1.4 (old number) optional-thing: An optional clause." in out
     assert "~ 1.1 intro-purpose" in out and "[-everyone.-]{+all staff and volunteers.+}" in out
     assert "> 1.3 -> A1.2 phones (from intro to app-help)" in out
@@ -163,7 +163,7 @@ def test_html_redline_marks_insertions_and_deletions(repo):
     assert '<html lang="en-GB">' in page and page.count("<h1>") == 1
     assert re.search(r"<del><span class=\"vh\">\[deleted: </span>everyone\.", page)
     assert re.search(r"<ins><span class=\"vh\">\[inserted: </span>all staff and volunteers\.", page)
-    assert re.search(r"<ins><span class=\"vh\">\[inserted: </span>Staff answer parents&#x27; emails", page)  # the added clause, escaped
+    assert re.search(r"<ins><span class=\"vh\">\[inserted: </span>Staff answer parents’ emails", page)  # the added clause, escaped
     assert re.search(r"<del><span class=\"vh\">\[deleted: </span>An optional clause\.", page)  # the removed clause
     assert "1.3 \u2192 A1.2" in page and "Moved: it was 1.3" in page and "1.5 \u2192 1.4" in page
     assert "text-decoration: underline" in page and "text-decoration: line-through" in page
@@ -248,7 +248,7 @@ def test_docx_redline_accepts_to_new_and_rejects_to_old(repo, tmp_path):
     assert tracked_paragraphs(data, accept=True) == version_paragraphs(new)
     assert tracked_paragraphs(data, accept=False) == version_paragraphs(old)
     accepted = tracked_paragraphs(data, accept=True)
-    assert "1.3\tStaff answer parents' emails within two working days." in accepted
+    assert "1.3\tStaff answer parents’ emails within two working days." in accepted
     assert "1.4\tAn optional clause." in tracked_paragraphs(data, accept=False)
     assert not any("An optional clause" in p for p in accepted)
     # deterministic: the same diff gives the same bytes
