@@ -81,7 +81,8 @@ def render_pdf(doc: ResolvedPolicy, ctx: RenderContext) -> bytes:
     document.metadata.attachments = []  # <link rel="attachment"> (the sanitiser removes it already)
     for p in document.pages:  # <a rel="attachment"> (likewise)
         p.links = [_relative(link, base) for link in _one_per_link(p.links) if link[0] != "attachment"]
-    descriptions = [[_describe(link, document.pages) for link in p.links] for p in document.pages]
+    headings = _headings(page.etree_element)
+    descriptions = [[_describe(link, document.pages, headings) for link in p.links] for p in document.pages]
     return finish_tags(document.write_pdf(pdf_variant="pdf/ua-1", attachments=[]), descriptions)
 
 
@@ -98,12 +99,25 @@ def _one_per_link(links: list) -> list:
     return kept
 
 
-def _describe(link: tuple, pages) -> str:
+def _text(element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def _headings(root) -> dict:
+    """The text of the heading that opens each element with an id (a section, a titled clause)."""
+    return {e.get("id"): _text(h) for e in root.iter() if e.get("id")
+            for h in e[:1] if h.tag in ("h1", "h2", "h3", "h4", "h5", "h6")}
+
+
+def _describe(link: tuple, pages, headings: dict) -> str:
     """What a link annotation says to a screen reader: the link's text, and for a link inside the
-    document the page it goes to ("5.2 Personal devices, page 7")."""
+    document the page it goes to ("5.2 Personal devices, page 7"). A link that is only a number
+    ("see 5.2") is described by the heading it goes to, when there is one."""
     kind, target, _, box = link[:4]
     element = getattr(box, "element", None)
-    text = " ".join("".join(element.itertext()).split()) if element is not None else ""
+    text = _text(element) if element is not None else ""
+    if kind == "internal" and not any(c.isalpha() for c in text):
+        text = headings.get(target) or text
     if kind == "internal":
         page = next((i for i, p in enumerate(pages, 1) if target in p.anchors), None)
         return f"{text or target}, page {page}" if page else text or target
