@@ -62,7 +62,7 @@ def from_html(data: bytes) -> list:
             out.append(("statement", norm(el.text_content())))
         elif el.tag == "dt":
             out.append(("row", norm(el.text_content()), norm(el.getnext().text_content())))
-        elif el.tag == "tr" and el.getparent().getparent().get("class") == "details":
+        elif el.tag == "tr" and el.getparent().getparent().get("class") in ("details", "adoption-rows"):
             out.append(("row", norm(el[0].text_content()), norm(el[1].text_content())))
         elif el.tag == "tr" and el.getparent().tag == "tbody" and el.getparent().getparent().get("class") == "approvals":
             out.append(("approval",) + tuple(norm(c.text_content()) for c in el))

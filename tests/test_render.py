@@ -365,13 +365,13 @@ def test_override_template_branding_and_front_matter(tmp_path):
     doc = resolved(root, "demo-school", "demo")
     doc.branding.template_dirs = []
     default = render_html(doc, RenderContext(dt.date(2026, 6, 1), root, template_dir(root))).decode()
-    assert "<dt>Co-chairs of Governors</dt><dd>Ann Chair &amp; Bob Chair</dd>" in default
+    assert "<th scope=\"row\">Co-chairs of Governors</th><td>Ann Chair &amp; Bob Chair</td>" in default
 
 
 def test_default_front_matter_prints_only_what_is_given(mini):
     html = (mini / "demo-school" / "demo.html").read_text(encoding="utf-8")
-    assert "<dt>Formally adopted by</dt><dd>Governing Board</dd>" in html
-    assert "<dt>Date adopted</dt><dd>16 May 2025</dd>" in html and "<dt>Chair</dt><dd>Ann Chair</dd>" in html
+    assert "<th scope=\"row\">Formally adopted by</th><td>Governing Board</td>" in html
+    assert "<th scope=\"row\">Date adopted</th><td>16 May 2025</td>" in html and "<th scope=\"row\">Chair</th><td>Ann Chair</td>" in html
     for absent in ("Written by", "Agreed by", "Approval and consultation", "Author", "<img"):
         assert absent not in html
     la = (mini / "demo-la" / "demo.html").read_text(encoding="utf-8")

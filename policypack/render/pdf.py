@@ -1,7 +1,9 @@
 """PDF writer: the HTML page and its print styles, laid out by WeasyPrint.
 
 Tagged PDF/UA-1 with title and language (from <title> and <html lang>), bookmarks from the
-headings, and no creation date, so the same input gives the same bytes.
+headings, and no creation date, so the same input gives the same bytes. WeasyPrint's structure
+tree is finished by pdf_tags (artifacts, one described link per <a>, scopes, lists, split tables;
+docs/accessibility.md).
 
 What WeasyPrint may read: data: URIs, and files in the folders and files this document's
 organisation legitimately uses (the template folders in use, its logo); nothing else in the
@@ -24,6 +26,7 @@ from ..model import ResolvedPolicy
 from . import RenderContext, schools_dir
 from ..load import MAX_LOGO, read_regular
 from .html import render_html
+from .pdf_tags import finish_tags
 
 MAX_FETCH = MAX_LOGO
 
@@ -77,8 +80,48 @@ def render_pdf(doc: ResolvedPolicy, ctx: RenderContext) -> bytes:
     document = page.render(pdf_variant="pdf/ua-1")
     document.metadata.attachments = []  # <link rel="attachment"> (the sanitiser removes it already)
     for p in document.pages:  # <a rel="attachment"> (likewise)
-        p.links = [_relative(link, base) for link in p.links if link[0] != "attachment"]
-    return document.write_pdf(pdf_variant="pdf/ua-1", attachments=[])
+        p.links = [_relative(link, base) for link in _one_per_link(p.links) if link[0] != "attachment"]
+    headings = _headings(page.etree_element)
+    descriptions = [[_describe(link, document.pages, headings) for link in p.links] for p in document.pages]
+    return finish_tags(document.write_pdf(pdf_variant="pdf/ua-1", attachments=[]), descriptions)
+
+
+def _one_per_link(links: list) -> list:
+    """WeasyPrint makes a link annotation for every box inside an <a> (the number, the text, the
+    leader, the page number), each in a tag of its own: keep the outermost one of each target, and
+    drop those lying inside one kept already."""
+    kept: list = []
+    for link in links:
+        kind, target, (x1, y1, x2, y2), _ = link[:4]
+        if not any(k[1] == target and k[2][0] <= x1 and k[2][1] <= y1 and x2 <= k[2][2] and y2 <= k[2][3]
+                   for k in kept):
+            kept.append(link)
+    return kept
+
+
+def _text(element) -> str:
+    return " ".join("".join(element.itertext()).split())
+
+
+def _headings(root) -> dict:
+    """The text of the heading that opens each element with an id (a section, a titled clause)."""
+    return {e.get("id"): _text(h) for e in root.iter() if e.get("id")
+            for h in e[:1] if h.tag in ("h1", "h2", "h3", "h4", "h5", "h6")}
+
+
+def _describe(link: tuple, pages, headings: dict) -> str:
+    """What a link annotation says to a screen reader: the link's text, and for a link inside the
+    document the page it goes to ("5.2 Personal devices, page 7"). A link that is only a number
+    ("see 5.2") is described by the heading it goes to, when there is one."""
+    kind, target, _, box = link[:4]
+    element = getattr(box, "element", None)
+    text = _text(element) if element is not None else ""
+    if kind == "internal" and not any(c.isalpha() for c in text):
+        text = headings.get(target) or text
+    if kind == "internal":
+        page = next((i for i, p in enumerate(pages, 1) if target in p.anchors), None)
+        return f"{text or target}, page {page}" if page else text or target
+    return text or target
 
 
 def _relative(link: tuple, base: str) -> tuple:
