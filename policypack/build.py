@@ -140,8 +140,9 @@ def _build(project, todo, formats, out, as_of, report, jobs, step, force, store,
         results.close()  # when interrupted: stops the workers
     pages = [(out / oid / "index.html", project.organisations[oid].loc, f"{oid}'s pack page",
               lambda oid=oid: _pack(project, oid, docs, out / oid, ctx)) for oid in orgs]
+    rows = store.review_cache()
     pages += [(out / "review.html", Loc("templates"), "review.html",
-               lambda: render_review(review_rows(project, as_of, docs), ctx)),
+               lambda: render_review(review_rows(project, as_of, docs, rows), ctx)),
               (out / "index.html", Loc("templates"), "index.html",
                lambda: render_index(_tree(project, None, out), ctx, review_href="review.html"))]
     for path, loc, what, page in pages:
@@ -150,6 +151,10 @@ def _build(project, todo, formats, out, as_of, report, jobs, step, force, store,
             outcome.files += sum(written)
         else:
             outcome.failed.append(path.relative_to(out).as_posix())
+    try:
+        rows.save()
+    except OSError:  # only a cache: the next build computes the rows again
+        pass
     return outcome
 
 

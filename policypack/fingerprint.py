@@ -154,6 +154,34 @@ def document(doc, ctx, folders: tuple, inputs: Inputs) -> Callable[[str], str]:
     return lambda fmt: hashlib.sha256(f"{base}:{fmt}".encode()).hexdigest()
 
 
+class RowCache:
+    """Rows of the review schedule from the last build, by key (policypack.review); saving keeps
+    only the rows used this time, so the cache never outgrows the schedule."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        self.rows = data if isinstance(data, dict) else {}
+        self.used: dict = {}
+
+    def get(self, key: str):
+        row = self.rows.get(key)
+        if isinstance(row, dict):
+            self.used[key] = row
+            return row
+        return None
+
+    def put(self, key: str, row: dict) -> None:
+        self.used[key] = row
+
+    def save(self) -> None:
+        if self.used != self.rows:
+            write_atomic(self.path, json.dumps(self.used, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+
+
 class Store:
     """The fingerprints of what an output folder holds."""
 
@@ -186,6 +214,9 @@ class Store:
         data = self.recorded(oid, pid)
         data.update({fmt: {"fingerprint": fp, "size": size} for fmt, (fp, size) in entries.items()})
         write_atomic(self._path(oid, pid), json.dumps(data, sort_keys=True, indent=1).encode())
+
+    def review_cache(self) -> RowCache:
+        return RowCache(self.folder / "review.json")
 
     def forget(self, oid: str, pid: str) -> None:
         with contextlib.suppress(OSError):

@@ -38,17 +38,24 @@ HEADINGS = ("Organisation", "Policy", "Adopted", "Last reviewed", "Next review",
             "Latest model", "Changes behind")
 
 
-def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -> list:
+def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None, cache=None) -> list:
     """One row per organisation and published policy; `docs` ({(org, policy): ResolvedPolicy})
-    saves resolving again what the caller has already resolved."""
+    saves resolving again what the caller has already resolved. `cache` (a
+    fingerprint.RowCache, kept by the build in its output folder) holds rows from earlier builds,
+    keyed by everything a row depends on; a row found there is neither resolved nor diffed again."""
     docs = docs or {}
     latest = latest_revision(project.root) or "unknown"
     then_projects: dict = {}
     rows = []
+    keys = _RowKeys(project, as_of, latest) if cache is not None else None
     for oid in sorted(project.organisations):
         org = project.organisations[oid]
         rev, rev_from = recorded_revision(project, oid)
         for pid in project.published(oid):
+            key = keys.key(oid, pid, rev) if keys else None
+            if key and cache.get(key) is not None:
+                rows.append(cache.get(key))
+                continue
             row = {"organisation": oid, "organisation_name": org.name, "policy": pid,
                    "policy_title": project.policy(oid, pid).title, "adopted": "", "last_reviewed": "", "next_review": "",
                    "status": "unknown", "model_revision": rev or "", "latest_revision": latest, "behind": "unknown"}
@@ -76,7 +83,30 @@ def review_rows(project: Project, as_of: dt.date, docs: Optional[dict] = None) -
             row["readable"] = readable(project, org, pid, row, doc, rev_from, then_projects.get(rev) if rev else None,
                                        docs)
             rows.append(row)
+            if key:
+                cache.put(key, row)
     return rows
+
+
+class _RowKeys:
+    """What a schedule row depends on: the organisation's chain of layers, the model and library,
+    the revision it reviewed against (as a commit), the newest model release, the date and
+    policypack itself. Rows are only cached when that revision resolves to a commit."""
+
+    def __init__(self, project: Project, as_of: dt.date, latest: str):
+        from . import fingerprint
+
+        self.project, self.content = project, fingerprint.content
+        self.base = fingerprint.content((fingerprint.renderer(), as_of, latest, project.library, project.policies))
+        self.commits: dict = {}
+
+    def key(self, oid: str, pid: str, rev: Optional[str]) -> Optional[str]:
+        if rev and rev not in self.commits:
+            # a folder, or a revision git does not know, gives no commit: such rows are not cached
+            self.commits[rev] = _git(self.project.root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") or ""
+        if rev and not self.commits[rev]:
+            return None
+        return self.content((self.base, oid, pid, self.commits.get(rev, ""), self.project.chain(oid)))
 
 
 # ---- the schedule in words -------------------------------------------------------------------

@@ -149,3 +149,22 @@ def test_a_failed_write_records_nothing_so_the_next_build_renders_again(tmp_path
     assert Store(out).recorded("demo-la", "demo") == {}
     monkeypatch.undo()
     assert build(root, out)[0] == 2
+
+
+def test_the_review_schedule_reuses_its_rows_until_their_inputs_change(tmp_path, monkeypatch):
+    """A rebuild neither resolves nor diffs for a schedule row whose organisation, model and date
+    are unchanged; an edit to one organisation recomputes its rows alone."""
+    import policypack.review as review
+
+    root, out = project(tmp_path), tmp_path / "out"
+    build(root, out)
+    schedule = (out / "review.html").read_bytes()
+    computed = []
+    real = review.readable
+    monkeypatch.setattr(review, "readable", lambda project, org, pid, *a: computed.append(org.id) or real(project, org, pid, *a))
+    build(root, out)
+    assert computed == [] and (out / "review.html").read_bytes() == schedule
+    school = root / "schools" / "demo-school.yaml"
+    school.write_text(school.read_text().replace("Ask Mrs Example in the office.", "Ask Mr Sample at reception."))
+    build(root, out)
+    assert computed == ["demo-school"]
