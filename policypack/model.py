@@ -672,6 +672,7 @@ class ResolvedPolicy:
         return self.outline or self.sections
     history: Optional[HistoryTable] = None  # the table of changes, at the front or in its appendix
     numbering_from: str = ""  # where the numbering scheme was chosen: "organisation-id (file:line)" or "default"
+    scheme: Optional[object] = None  # the numbering.Scheme the labels were computed with (DOCX: Word's numbering)
 
     def walk(self):
         for top in self.sections + self.appendices:

@@ -180,6 +180,7 @@ class _Resolver:
             doc.next_review = explicit
         elif doc.last_reviewed:
             doc.next_review = add_months(doc.last_reviewed, doc.review_cycle_months)
+        doc.scheme = self.scheme
         doc.front = frontmatter.compute(self, doc)
         lint_copy(lp, self.report)
         self._check_foreign_names(doc, sources)

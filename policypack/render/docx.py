@@ -43,6 +43,7 @@ from ..model import (LINE_MM, TICK_BOX, Break, Code, Emph, Form, FormChoices, Fo
 from ..load import MAX_LOGO, read_regular
 from ..write import deterministic_zip
 from . import RenderContext, format_date, schools_dir
+from . import docx_numbering as wn
 
 # ---- geometry (A4) -------------------------------------------------------------------------
 PAGE_WIDTH, PAGE_HEIGHT = Cm(21.0), Cm(29.7)
@@ -60,6 +61,30 @@ PAGE_NUMBER_BAND = Cm(1.2)  # right indent of contents entries; the page number 
 EPOCH = dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc)
 STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 SOFFICE_TIMEOUT = 180  # seconds for one conversion
+
+LIST_NUM0 = 10  # num and abstractNum ids of in-text lists start here (1-3: docx_numbering's families)
+# fonts Word users have, for the metric-compatible fonts the PDF uses; LibreOffice shows the
+# Liberation font in their place, so the layout is the same
+WORD_FONTS = {"Liberation Sans": "Arial", "Liberation Serif": "Times New Roman", "Liberation Mono": "Courier New"}
+CODE_FONT = "Courier New"
+# fontTable.xml facts: name -> (the font standing in for it, PANOSE, family, pitch)
+FONT_FACTS = {
+    "Arial": ("Liberation Sans", "020B0604020202020204", "swiss", "variable"),
+    "Times New Roman": ("Liberation Serif", "02020603050405020304", "roman", "variable"),
+    "Courier New": ("Liberation Mono", "02070309020205020404", "modern", "fixed"),
+    "DejaVu Sans": ("", "020B0603030804020204", "swiss", "variable"),
+    "DejaVu Serif": ("", "02060603050605020204", "roman", "variable"),
+}
+
+
+def word_font(font: str) -> str:
+    """The font the DOCX names for the branding's font: Word's own where it has a metric twin."""
+    return WORD_FONTS.get(font, font)
+
+
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+
 
 GREY = "555555"
 RULE = "A6A6A6"
@@ -209,6 +234,30 @@ def heading_text(node: RNode) -> str:
     return node.title or node.label
 
 
+def numbered_nodes(doc: ResolvedPolicy) -> list:
+    """(node, family, ilvl) of every part, section, clause and appendix, in document order: the
+    paragraphs Word numbers (docx_numbering's families)."""
+    in_appendix = {n.anchor for a in doc.appendices for n in a.walk()}
+    out = []
+    for n in doc.walk_outline():
+        family = wn.PART if n.kind == "part" else wn.APPENDIX if n.anchor in in_appendix else wn.BODY
+        out.append((n, family, max(n.level - 1, 0)))
+    return out
+
+
+def word_numbering(doc: ResolvedPolicy) -> Optional[wn.Plan]:
+    """Word's numbering for the document when it shows exactly the resolved labels, else None (the
+    writer keeps literal labels): the scheme must have a lvlText form and Word's count, simulated
+    over the document's paragraphs, must give every node its resolved label."""
+    plan = wn.plan(doc.scheme)
+    nodes = numbered_nodes(doc)
+    if plan is None or any(ilvl >= wn.MAX_LEVELS for _, _, ilvl in nodes):
+        return None
+    if wn.simulate(plan, [(f, i) for _, f, i in nodes]) != [n.label for n, _, _ in nodes]:
+        return None
+    return plan
+
+
 def _hex(colour: str) -> str:
     return colour.lstrip("#").upper()
 
@@ -231,6 +280,10 @@ class _Builder:
         self.known_anchors = {n.anchor for n in doc.walk()} | {n.anchor for n in doc.parts}
         self.body = self.d._body  # where paragraphs and tables go: the document, or the key message box
         self.width = TEXT_WIDTH  # the width of `body`
+        self.word = word_numbering(doc)  # Word's numbering for the clauses, or None: literal labels
+        self.lists: list = []  # (style, ilvl, start) of each in-text list, its num id LIST_NUM0 + index
+        self.nodes = {n.anchor: n for n in doc.walk_outline()}
+        self.parents = {c.anchor: n for n in doc.walk_outline() for c in n.children}
 
     def build(self) -> bytes:
         self._page_setup()
@@ -243,6 +296,8 @@ class _Builder:
         self._running_header_footer()
         self._properties()
         self._drop_template_parts()
+        self._numbering_part()
+        self._font_table()
         out = io.BytesIO()
         self.d.save(out)
         return deterministic_zip(out.getvalue())
@@ -264,7 +319,7 @@ class _Builder:
                 styles.element.remove(st)
         defaults = styles.element.find(qn("w:docDefaults"))
         rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
-        _set_fonts(rpr, b.font)
+        _set_fonts(rpr, word_font(b.font))
         rpr.find(qn("w:lang")).set(qn("w:val"), "en-GB")
         for el in rpr.findall(qn("w:sz")) + rpr.findall(qn("w:szCs")):
             el.set(qn("w:val"), str(int(BODY_SIZE.pt * 2)))
@@ -317,7 +372,7 @@ class _Builder:
         st.font.color.rgb = RGBColor.from_string(self.colour)
         st.font.underline = True
         st = styles.add_style("Code", WD_STYLE_TYPE.CHARACTER)
-        st.font.name = "DejaVu Sans Mono"
+        st.font.name = CODE_FONT
         st.font.size = Pt(BODY_SIZE.pt - 1)
         self._table_style()
         self._key_message_style()
@@ -448,8 +503,7 @@ class _Builder:
                                                                       is_external=True), **at})
                 self._run(p, x.label, link, bold, italic, "Hyperlink")
             elif isinstance(x, XRef) and x.anchor in self.known_anchors and into is None:
-                link = self._hyperlink(p, **{"w:anchor": bookmark_name(x.anchor)})
-                self._run(p, x.label, link, bold, italic, "Hyperlink")
+                self._ref(p, x, bold, italic)
             elif isinstance(x, XRef):
                 self._run(p, x.label, into, bold, italic, text_style)
 
@@ -481,7 +535,124 @@ class _Builder:
             ppr.addnext(start)
         else:
             p._p.insert(0, start)
-        p._p.append(parse_xml(f'<w:bookmarkEnd {nsdecls("w")} w:id="{n}"/>'))
+        end = parse_xml(f'<w:bookmarkEnd {nsdecls("w")} w:id="{n}"/>')
+        p._p.append(end)
+        return end
+
+    # ---- Word numbering, cross-references, fonts (docx_numbering.py has the levels) -------------
+    def _heading_body(self, n: RNode) -> str:
+        """A heading's text: with Word numbering, what follows the number Word shows (the title, or
+        " – title" after "Appendix 1"); without, the number as text too."""
+        if not self.word:
+            return heading_text(n)
+        if n.kind in ("appendix", "part"):
+            return f" \u2013 {n.title}" if n.title else ""
+        return n.title or ""
+
+    def _number(self, p, n: RNode):
+        """Number the paragraph of node `n` with Word's numbering (nothing when it is literal)."""
+        if self.word:
+            family, ilvl = self.where[n.anchor]
+            _num_pr(p, family, ilvl)
+            _pin_indent(p)
+
+    @property
+    def where(self) -> dict:
+        if not hasattr(self, "_where"):
+            self._where = {n.anchor: (family, ilvl) for n, family, ilvl in numbered_nodes(self.doc)}
+        return self._where
+
+    def _list_num(self, style: str, depth: int, start: int) -> int:
+        """A Word list of its own (a w:num restarting at `start`) for an in-text list."""
+        self.lists.append((style, min(depth, wn.MAX_LEVELS) - 1, start))
+        return LIST_NUM0 + len(self.lists) - 1
+
+    def _numbering_part(self):
+        """numbering.xml: the clause families (when Word numbers the clauses) and one list per
+        in-text list; the heading and clause styles linked to their levels."""
+        twips = lambda length: int(length / 635)  # noqa: E731
+        S = NUMBER_COLUMN
+        abstract, nums = [], []
+        if self.word:
+            style_id = lambda name: self.d.styles[name].style_id  # noqa: E731
+            clause = [(twips(max(i, 1) * S), twips(S)) for i in range(wn.MAX_LEVELS)]
+            links = {0: style_id("Heading 1"), **{k - 1: style_id(f"Clause {k}") for k in range(2, MAX_CLAUSE_STYLE + 1)}}
+            for family, levels in sorted(self.word.families.items()):
+                indents = [(0, 0)] if family == wn.PART else clause
+                abstract.append(wn.abstract_num_xml(family, levels, indents, links if family == wn.BODY else {}))
+                nums.append(f'<w:num w:numId="{family}"><w:abstractNumId w:val="{family}"/></w:num>')
+            for name, family, ilvl in ([("Heading 1", wn.BODY, 0), ("Heading 2", wn.BODY, 1), ("Heading 3", wn.BODY, 2),
+                                        ("Part Heading", wn.PART, 0)]
+                                       + [(f"Clause {k}", wn.BODY, k - 1) for k in range(2, MAX_CLAUSE_STYLE + 1)]):
+                ppr = self.d.styles[name].element.get_or_add_pPr()
+                ppr.append(parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{ilvl}"/><w:numId w:val="{family}"/>'
+                                     '</w:numPr>'))
+                _order_ppr(ppr)
+        styles = sorted({style for style, _, _ in self.lists})
+        items = [(twips(S + LIST_INSET + (i + 1) * LIST_STEP), twips(LIST_STEP)) for i in range(wn.MAX_LEVELS)]
+        for k, style in enumerate(styles):
+            abstract.append(wn.list_abstract_xml(LIST_NUM0 + k, style, items))
+        for k, (style, ilvl, start) in enumerate(self.lists):
+            nums.append(f'<w:num w:numId="{LIST_NUM0 + k}"><w:abstractNumId w:val="{LIST_NUM0 + styles.index(style)}"/>'
+                        f'<w:lvlOverride w:ilvl="{ilvl}"><w:startOverride w:val="{start}"/></w:lvlOverride></w:num>')
+        part = self.d.part.numbering_part
+        el = part.element
+        for child in list(el):
+            el.remove(child)
+        for xml in abstract + nums:
+            el.append(parse_xml(xml.replace("<w:abstractNum ", f"<w:abstractNum {nsdecls('w')} ", 1)
+                                .replace("<w:num ", f"<w:num {nsdecls('w')} ", 1)))
+
+    def _ref(self, p, x: XRef, bold: bool, italic: bool):
+        """A cross-reference in this document: a REF field to the target's bookmark whose result is
+        the resolved reference. The words around the number ("paragraph ", quotes) stay text; the
+        field gives the number (\\r, or \\w where the reference shows the parent's number too, "12(a)")
+        or, for an unnumbered heading, the title the bookmark holds."""
+        prefix, core, switch, suffix = self._ref_parts(x, self.nodes.get(x.anchor))
+        if prefix:
+            self._run(p, prefix, None, bold, italic)
+        _field_begin(p, f" REF {bookmark_name(x.anchor)}{switch} \\h ")
+        self._run(p, core, None, bold, italic, "Hyperlink")
+        _field_end(p)
+        if suffix:
+            self._run(p, suffix, None, bold, italic)
+
+    def _ref_parts(self, x: XRef, target: Optional[RNode]) -> tuple:
+        """(text before, field result, field switch, text after) of a reference to `target`."""
+        label = x.label
+        if self.word and target is not None:
+            for core, switch in ((target.label, " \\r"), (self._full_context(target), " \\w")):
+                if core and label.endswith(core):
+                    return label[:-len(core)], core, switch, ""
+        if target is not None and target.title and not target.label and target.title in label:
+            at = label.index(target.title)
+            return label[:at], target.title, "", label[at + len(target.title):]
+        return "", label, " \\r" if self.word else "", ""
+
+    def _full_context(self, n: RNode) -> str:
+        """The number as Word's REF \\w shows it: a level whose text lacks its parent's counter
+        ("(%3)") is preceded by the parent's full number ("12(a)")."""
+        family, ilvl = self.where[n.anchor]
+        parent = self.parents.get(n.anchor)
+        if ilvl and parent is not None and f"%{ilvl}" not in self.word.families[family][ilvl].text:
+            return self._full_context(parent) + n.label
+        return n.label
+
+    def _font_table(self):
+        """fontTable.xml names the fonts the document uses, with the metric-compatible font that
+        stands in for each where it is not installed (LibreOffice: Liberation for Arial)."""
+        used = sorted({word_font(self.doc.branding.font), CODE_FONT})
+        xml = [f'<w:fonts {nsdecls("w")}>']
+        for name in used:
+            alt, panose, family, pitch = FONT_FACTS.get(name, ("", "", "auto", "variable"))
+            xml.append(f'<w:font w:name="{_attr(name)}">' + (f'<w:altName w:val="{alt}"/>' if alt else "")
+                       + (f'<w:panose1 w:val="{panose}"/>' if panose else "")
+                       + f'<w:family w:val="{family}"/><w:pitch w:val="{pitch}"/></w:font>')
+        xml.append("</w:fonts>")
+        blob = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + "".join(xml)).encode("utf-8")
+        for rel in self.d.part.rels.values():
+            if rel.reltype == RT.FONT_TABLE:
+                rel.target_part._blob = blob
 
     # ---- front matter -------------------------------------------------------------------------
     def _cover(self):
@@ -603,9 +774,10 @@ class _Builder:
     # ---- body ---------------------------------------------------------------------------------
     def _node(self, n: RNode):
         if n.level == 1:
-            p = self._para("Heading 1", heading_text(n))
+            p = self._para("Heading 1", self._heading_body(n))
             if "\t" not in heading_text(n):
                 _no_number_column(p)
+            self._number(p, n)
             if n.kind == "appendix" or (n is self.doc.top_level()[0] and not self.doc.key_message):
                 p.paragraph_format.page_break_before = True
             self._bookmark(p, n.anchor)
@@ -616,7 +788,8 @@ class _Builder:
                 self._review_history()
         elif n.title:
             style, shift = ("Heading 2", 0) if n.level == 2 else ("Heading 3", (n.level - 3) * NUMBER_COLUMN)
-            p = self._para(style, heading_text(n), shift)
+            p = self._para(style, self._heading_body(n), shift)
+            self._number(p, n)
             self._bookmark(p, n.anchor)
             self._blocks(n.blocks, n.level)
         elif n.blocks and isinstance(n.blocks[0], ListBlock):  # the number leads the first list item's line
@@ -624,20 +797,25 @@ class _Builder:
             self._blocks(n.blocks[1:], n.level)
         else:
             home = min(n.level, MAX_CLAUSE_STYLE)
-            p = self._para(f"Clause {home}", n.label + "\t" if n.label else "", (n.level - home) * NUMBER_COLUMN)
-            self._bookmark(p, n.anchor)
+            literal = n.label + "\t" if n.label and not self.word else ""
+            p = self._para(f"Clause {home}", literal, (n.level - home) * NUMBER_COLUMN)
+            self._number(p, n)
+            end = self._bookmark(p, n.anchor)
             rest = n.blocks
             if rest and isinstance(rest[0], Para):
                 self._inlines(p, rest[0].inlines)
                 rest = rest[1:]
+            if self.word:
+                p._p.append(end)  # the bookmark holds the clause's first paragraph: REF \r finds its number
             self._blocks(rest, n.level)
         for child in n.children:
             self._node(child)
 
     def _part(self, n: RNode):
         """A part: its heading on a new page (in the outline beside the sections), then its sections."""
-        p = self._para("Part Heading", heading_text(n))
+        p = self._para("Part Heading", self._heading_body(n))
         p.paragraph_format.page_break_before = True
+        self._number(p, n)
         self._bookmark(p, n.anchor)
         for child in n.children:
             self._node(child)
@@ -663,8 +841,16 @@ class _Builder:
         """A list; `lead`: the clause the list opens, whose number starts the first item's line."""
         home = min(depth, MAX_LIST_STYLE)
         shift += (depth - home) * LIST_STEP
+        num = None
         for number, item in enumerate(lst.items, lst.start):
-            p = self._para(f"List Item {home}", list_marker(lst.style, number) + "\t", shift)
+            if lead is None:  # a Word list item; its own list, counting from lst.start
+                if num is None:
+                    num = self._list_num(lst.style, depth, number)
+                p = self._para(f"List Item {home}", "", shift)
+                _num_pr(p, num, min(depth, wn.MAX_LEVELS) - 1)
+                _pin_indent(p)
+            else:  # the marker as text: no Word numbering, or a clause's number leads this line
+                p = self._para(f"List Item {home}", list_marker(lst.style, number) + "\t", shift)
             if lead is not None:
                 self._lead(p, lead, shift)
                 lead = None
@@ -684,7 +870,7 @@ class _Builder:
         """Put clause `n`'s number and bookmark at the start of list item `p` (a level-1 list item
         `shift`ed for the clause's level): the first line hangs out to the number column, then tabs
         to the marker and on to the text, as a clause's number and its first line of text do."""
-        if n.label:
+        if n.label or self.word:
             text = (p.style.paragraph_format.left_indent or 0) + shift
             pf = p.paragraph_format
             pf.left_indent = text
@@ -697,8 +883,11 @@ class _Builder:
             for pos in wanted:
                 if pos not in stops:
                     pf.tab_stops.add_tab_stop(pos)
-            marker = p.runs[0]._r
-            marker.addprevious(p.add_run(n.label + "\t")._r)
+            if self.word:
+                self._number(p, n)  # the clause's number; the list marker stays text
+            else:
+                marker = p.runs[0]._r
+                marker.addprevious(p.add_run(n.label + "\t")._r)
         self._bookmark(p, n.anchor)
 
     # ---- tables -----------------------------------------------------------------------------
@@ -963,6 +1152,26 @@ def _no_number_column(p):
 
 
 # ---- XML helpers -------------------------------------------------------------------------------
+def _num_pr(p, num_id: int, ilvl: int):
+    """Number the paragraph with Word list `num_id` at level `ilvl`."""
+    ppr = p._p.get_or_add_pPr()
+    ppr.append(parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{ilvl}"/><w:numId w:val="{num_id}"/></w:numPr>'))
+    _order_ppr(ppr)
+
+
+def _pin_indent(p):
+    """Give a numbered paragraph its style's indents as its own: a numbering level's indents would
+    otherwise win over the style's, and Word and LibreOffice would lay it out differently."""
+    pf = p.paragraph_format
+    left, first = pf.left_indent, pf.first_line_indent
+    st = p.style
+    while st is not None and (left is None or first is None):
+        left = st.paragraph_format.left_indent if left is None else left
+        first = st.paragraph_format.first_line_indent if first is None else first
+        st = st.base_style
+    pf.left_indent, pf.first_line_indent = left or 0, first or 0
+
+
 def _fld_run(kind: str):
     r = OxmlElement("w:r")
     r.append(parse_xml(f'<w:fldChar {nsdecls("w")} w:fldCharType="{kind}"/>'))
