@@ -1,4 +1,5 @@
 """Reading a DOCX the way a reader sees it: LibreOffice lays it out as PDF, poppler reads the PDF."""
+import atexit
 import shutil
 import subprocess
 import tempfile
@@ -13,11 +14,26 @@ def docx_to_pdf(docx_path, folder) -> Path:
     return convert_to_pdf(Path(docx_path).read_bytes(), Path(folder))
 
 
+_LAID_OUT: dict = {}  # (path, size, mtime) -> LibreOffice's PDF of it, kept for the test session
+
+
+def laid_out(docx_path) -> Path:
+    """LibreOffice's PDF of a DOCX, converted once per test session (several tests read the
+    shipped DOCX files' layout)."""
+    path = Path(docx_path).resolve()
+    stat = path.stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _LAID_OUT:
+        folder = Path(tempfile.mkdtemp(prefix="laid-out-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _LAID_OUT[key] = docx_to_pdf(path, folder)
+    return _LAID_OUT[key]
+
+
 def docx_paragraph_numbers(docx_path, stop_at: str = "", start_at: str = "") -> list:
     """The clause numbers (margin labels) of a DOCX in reading order, as LibreOffice lays it out,
     read exactly as `pdf_paragraph_numbers` reads the PDF writer's output, so the two compare."""
-    with tempfile.TemporaryDirectory() as tmp:
-        return pdf_paragraph_numbers(docx_to_pdf(docx_path, tmp), stop_at, start_at)
+    return pdf_paragraph_numbers(laid_out(docx_path), stop_at, start_at)
 
 
 # LibreOffice's own Accept All / Reject All: a Basic macro in a private profile opens the DOCX hidden,
@@ -63,3 +79,84 @@ def libreoffice_resolve(docx_bytes: bytes, accept: bool, folder) -> bytes:
     if not out.exists():
         raise RuntimeError("LibreOffice wrote no DOCX")
     return out.read_bytes()
+
+
+# ---- the text of a DOCX as Word shows it: numbering applied ------------------------------------------
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for v, s in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
+                 (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while n >= v:
+            out, n = out + s, n - v
+    return out
+
+
+def _letter(n: int) -> str:
+    s = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        s = chr(97 + r) + s
+    return s
+
+
+_NUM_FORMATS = {"decimal": str, "decimalZero": lambda n: f"{n:02d}", "lowerLetter": _letter,
+                "upperLetter": lambda n: _letter(n).upper(), "lowerRoman": _roman,
+                "upperRoman": lambda n: _roman(n).upper(), "none": lambda n: "", "bullet": lambda n: ""}
+
+
+def word_paragraphs(docx_path, tables: bool = True) -> list:
+    """The text of every body paragraph (in tables too, unless `tables` is False: then the
+    document's own paragraphs, as python-docx's Document.paragraphs), with the number Word
+    puts before it: its w:numPr (or its style's) read through numbering.xml, counting as Word
+    counts (w:start, w:startOverride, w:lvlRestart, w:suff). Independent of the writer's code."""
+    import zipfile
+    from lxml import etree
+    with zipfile.ZipFile(docx_path) as z:
+        body = etree.fromstring(z.read("word/document.xml"))
+        numbering = etree.fromstring(z.read("word/numbering.xml"))
+        styles = etree.fromstring(z.read("word/styles.xml"))
+    val = lambda el, tag: (el.find(_W + tag).get(_W + "val") if el is not None and el.find(_W + tag) is not None  # noqa: E731
+                           else None)
+    abstract = {a.get(_W + "abstractNumId"): {int(lv.get(_W + "ilvl")): lv for lv in a.iter(_W + "lvl")}
+                for a in numbering.iter(_W + "abstractNum")}
+    nums = {n.get(_W + "numId"): n for n in numbering.iter(_W + "num")}
+    style_num = {}
+    for st in styles.iter(_W + "style"):
+        pr = st.find(f"{_W}pPr/{_W}numPr")
+        if pr is not None:
+            style_num[st.get(_W + "styleId")] = (val(pr, "numId"), int(val(pr, "ilvl") or 0))
+    counts: dict = {}
+    out = []
+    for p in body.iter(_W + "p"):
+        text = "".join("\t" if x.tag == _W + "tab" else x.text or "" for r in p.iter(_W + "r") for x in r
+                       if x.tag in (_W + "t", _W + "tab"))
+        ppr = p.find(_W + "pPr")
+        pr = ppr.find(_W + "numPr") if ppr is not None else None
+        where = (val(pr, "numId"), int(val(pr, "ilvl") or 0)) if pr is not None else style_num.get(
+            val(ppr, "pStyle") if ppr is not None else None)
+        if where and where[0] not in (None, "0") and where[0] in nums:
+            num_id, ilvl = where
+            num = nums[num_id]
+            levels = abstract[val(num, "abstractNumId")]
+            if num_id not in counts:
+                counts[num_id] = {i: int(val(lv, "start") or 1) - 1 for i, lv in levels.items()}
+                for over in num.iter(_W + "lvlOverride"):
+                    start = val(over, "startOverride")
+                    if start is not None:
+                        counts[num_id][int(over.get(_W + "ilvl"))] = int(start) - 1
+            c = counts[num_id]
+            c[ilvl] += 1
+            for deeper, lv in levels.items():
+                if deeper > ilvl and val(lv, "lvlRestart") != "0":
+                    c[deeper] = int(val(lv, "start") or 1) - 1
+            lv = levels[ilvl]
+            label = val(lv, "lvlText") or ""
+            for d in range(len(levels), 0, -1):
+                label = label.replace(f"%{d}", _NUM_FORMATS[val(levels[d - 1], "numFmt")](max(c[d - 1], 1)))
+            text = label + {"tab": "\t", "space": " ", "nothing": ""}[val(lv, "suff") or "tab"] + text
+        if tables or p.getparent().tag == _W + "body":
+            out.append(text)
+    return out

@@ -553,7 +553,8 @@ class _Builder:
         """Number the paragraph of node `n` with Word's numbering (nothing when it is literal)."""
         if self.word:
             family, ilvl = self.where[n.anchor]
-            _num_pr(p, family, ilvl)
+            if (family, ilvl) not in self.word.unnumbered:  # (whose style is not linked either)
+                _num_pr(p, family, ilvl)
             _pin_indent(p)
 
     @property
@@ -577,6 +578,7 @@ class _Builder:
             style_id = lambda name: self.d.styles[name].style_id  # noqa: E731
             clause = [(twips(max(i, 1) * S), twips(S)) for i in range(wn.MAX_LEVELS)]
             links = {0: style_id("Heading 1"), **{k - 1: style_id(f"Clause {k}") for k in range(2, MAX_CLAUSE_STYLE + 1)}}
+            links = {i: style for i, style in links.items() if (wn.BODY, i) not in self.word.unnumbered}
             for family, levels in sorted(self.word.families.items()):
                 indents = [(0, 0)] if family == wn.PART else clause
                 abstract.append(wn.abstract_num_xml(family, levels, indents, links if family == wn.BODY else {}))
@@ -584,6 +586,8 @@ class _Builder:
             for name, family, ilvl in ([("Heading 1", wn.BODY, 0), ("Heading 2", wn.BODY, 1), ("Heading 3", wn.BODY, 2),
                                         ("Part Heading", wn.PART, 0)]
                                        + [(f"Clause {k}", wn.BODY, k - 1) for k in range(2, MAX_CLAUSE_STYLE + 1)]):
+                if (family, ilvl) in self.word.unnumbered:
+                    continue
                 ppr = self.d.styles[name].element.get_or_add_pPr()
                 ppr.append(parse_xml(f'<w:numPr {nsdecls("w")}><w:ilvl w:val="{ilvl}"/><w:numId w:val="{family}"/>'
                                      '</w:numPr>'))

@@ -46,8 +46,10 @@ class WordLevel:
 
 @dataclass
 class Plan:
-    """Word's levels for one document: family id -> [WordLevel] (index: w:ilvl)."""
+    """Word's levels for one document: family id -> [WordLevel] (index: w:ilvl); `unnumbered`:
+    (family, ilvl) of the levels whose paragraphs carry no number at all."""
     families: dict = field(default_factory=dict)
+    unnumbered: frozenset = frozenset()
 
 
 def _lvl_text(pattern: str, values: dict) -> Optional[str]:
@@ -97,7 +99,18 @@ def plan(scheme: Optional[Scheme]) -> Optional[Plan]:
     part_label = _lvl_text(scheme.parts.label, {"n": "%1"})
     if None in body or None in apps or "%" in scheme.appendices.label + scheme.parts.label:
         return None
-    return Plan({BODY: body, APPENDIX: apps, PART: [WordLevel(scheme.parts.format, part_label, tab=False)]})
+    # A level that counts on through the body (`continuous`) must never meet a numbered paragraph
+    # of a higher level: LibreOffice ignores w:lvlRestart 0 and would restart it. The levels above
+    # it may only be unnumbered ones (format none, as `flat` headings): those paragraphs are left
+    # out of the numbering, so nothing restarts the count, in Word or LibreOffice.
+    unnumbered = set()
+    for k, lv in enumerate(body):
+        if lv.restart == 0:
+            if any(body[j].fmt != "none" or body[j].text for j in range(k)):
+                return None
+            unnumbered |= {(BODY, j) for j in range(k)}
+    return Plan({BODY: body, APPENDIX: apps, PART: [WordLevel(scheme.parts.format, part_label, tab=False)]},
+                frozenset(unnumbered))
 
 
 def _format(level: WordLevel, n: int) -> str:
@@ -111,6 +124,9 @@ def simulate(p: Plan, paragraphs: list) -> list:
     counts = {fam: [0] * len(levels) for fam, levels in p.families.items()}
     out = []
     for fam, ilvl in paragraphs:
+        if (fam, ilvl) in p.unnumbered:
+            out.append("")
+            continue
         levels, c = p.families[fam], counts[fam]
         c[ilvl] += 1
         for deeper in range(ilvl + 1, len(levels)):
