@@ -5,6 +5,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from policypack.numbering import alpha, roman
 from policypack.render.docx import convert_to_pdf
 from tests.helpers import pdf_paragraph_numbers
 
@@ -85,26 +86,9 @@ def libreoffice_resolve(docx_bytes: bytes, accept: bool, folder) -> bytes:
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def _roman(n: int) -> str:
-    out = ""
-    for v, s in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
-                 (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
-        while n >= v:
-            out, n = out + s, n - v
-    return out
-
-
-def _letter(n: int) -> str:
-    s = ""
-    while n > 0:
-        n, r = divmod(n - 1, 26)
-        s = chr(97 + r) + s
-    return s
-
-
-_NUM_FORMATS = {"decimal": str, "decimalZero": lambda n: f"{n:02d}", "lowerLetter": _letter,
-                "upperLetter": lambda n: _letter(n).upper(), "lowerRoman": _roman,
-                "upperRoman": lambda n: _roman(n).upper(), "none": lambda n: "", "bullet": lambda n: ""}
+_NUM_FORMATS = {"decimal": str, "decimalZero": lambda n: f"{n:02d}", "lowerLetter": alpha,
+                "upperLetter": lambda n: alpha(n).upper(), "lowerRoman": roman,
+                "upperRoman": lambda n: roman(n).upper(), "none": lambda n: "", "bullet": lambda n: ""}
 
 
 def word_paragraphs(docx_path, tables: bool = True) -> list:

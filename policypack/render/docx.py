@@ -1,16 +1,24 @@
 """DOCX writer: the resolved policy as a Word document people can keep editing.
 
 Real styles throughout (Title, Heading 1-3, a custom paragraph style per clause level and per list
-level), so Word's navigation pane, style gallery and accessibility checker work. Clause numbers and
-list markers are literal text followed by a tab over a hanging indent: Word's automatic numbering
-would renumber them and never restarts where a policy needs it to.
+level), so Word's navigation pane, style gallery and accessibility checker work. Sections, clauses,
+appendices and parts are numbered by Word's own multilevel numbering, built from the resolved
+scheme (docx_numbering.py) and linked to the heading and clause styles, so a school that inserts
+or deletes a clause in Word gets the clauses renumbered; the numbers are checked against the
+resolved labels before they are used, and a scheme Word cannot show keeps its labels as text
+(number, tab, hanging indent). Lists inside clause text are Word lists, each restarting.
 
-Every section, clause and appendix carries a bookmark; cross-references and the contents are
-internal hyperlinks to those bookmarks. The contents is a real TOC field whose result is already
-filled in. Its page numbers come from laying the document out with LibreOffice, when it is
-installed: render with placeholder numbers, convert to PDF, read the page of each heading from the
-PDF outline, and render again with those numbers. Contents entries wrap before a band kept for the
-page number, so the numbers never change the layout and one pass is enough.
+Every section, clause and appendix carries a bookmark named after its anchor (stable across
+builds); a cross-reference is a REF field to it whose result is the resolved reference. The
+contents is a real TOC field whose result is already filled in. Its page numbers come from laying
+the document out with LibreOffice, when it is installed: render with placeholder numbers, convert
+to PDF, read the page of each heading from the PDF outline, and render again with those numbers.
+Contents entries wrap before a band kept for the page number, so the numbers never change the
+layout and one pass is enough. w:updateFields stays off: the results are right as saved, and Word
+would otherwise ask on every opening whether to update fields "that may refer to other files".
+
+Fonts are ones Word has (Arial, Times New Roman, Courier New) where the branding names their
+metric-compatible Liberation twins, which fontTable.xml names as their stand-ins.
 
 Output is deterministic: the same policy gives the same bytes.
 """
