@@ -633,7 +633,9 @@ class _Builder:
         """(text before, field result, field switch, text after) of a reference to `target`."""
         label = x.label
         if self.word and target is not None:
-            for core, switch in ((target.label, " \\r"), (self._full_context(target), " \\w")):
+            # the number alone last: a label with a full stop ("5.") referred to as "section 5"
+            for core, switch in ((target.label, " \\r"), (self._full_context(target), " \\w"),
+                                 (target.number, " \\r")):
                 if core and label.endswith(core):
                     return label[:-len(core)], core, switch, ""
         if target is not None and target.title and not target.label and target.title in label:
