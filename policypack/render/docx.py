@@ -292,6 +292,7 @@ class _Builder:
         self.lists: list = []  # (style, ilvl, start) of each in-text list, its num id LIST_NUM0 + index
         self.nodes = {n.anchor: n for n in doc.walk_outline()}
         self.parents = {c.anchor: n for n in doc.walk_outline() for c in n.children}
+        self.style_indents: dict = {}  # _pin_indent's cache
 
     def build(self) -> bytes:
         self._page_setup()
@@ -563,7 +564,7 @@ class _Builder:
             family, ilvl = self.where[n.anchor]
             if (family, ilvl) not in self.word.unnumbered:  # (whose style is not linked either)
                 _num_pr(p, family, ilvl)
-            _pin_indent(p)
+            _pin_indent(p, self.style_indents)
 
     @property
     def where(self) -> dict:
@@ -862,7 +863,7 @@ class _Builder:
                     num = self._list_num(lst.style, depth, number)
                 p = self._para(f"List Item {home}", "", shift)
                 _num_pr(p, num, min(depth, wn.MAX_LEVELS) - 1)
-                _pin_indent(p)
+                _pin_indent(p, self.style_indents)
             else:  # the marker as text: no Word numbering, or a clause's number leads this line
                 p = self._para(f"List Item {home}", list_marker(lst.style, number) + "\t", shift)
             if lead is not None:
@@ -1173,16 +1174,23 @@ def _num_pr(p, num_id: int, ilvl: int):
     _order_ppr(ppr)
 
 
-def _pin_indent(p):
+def _pin_indent(p, styles: dict):
     """Give a numbered paragraph its style's indents as its own: a numbering level's indents would
-    otherwise win over the style's, and Word and LibreOffice would lay it out differently."""
+    otherwise win over the style's, and Word and LibreOffice would lay it out differently.
+    `styles`: a cache, style id -> the style's (left, first line) through its base styles."""
     pf = p.paragraph_format
     left, first = pf.left_indent, pf.first_line_indent
-    st = p.style
-    while st is not None and (left is None or first is None):
-        left = st.paragraph_format.left_indent if left is None else left
-        first = st.paragraph_format.first_line_indent if first is None else first
-        st = st.base_style
+    if left is None or first is None:
+        sid = p._p.style
+        if sid not in styles:
+            st, sl, sf = p.style, None, None
+            while st is not None and (sl is None or sf is None):
+                sl = st.paragraph_format.left_indent if sl is None else sl
+                sf = st.paragraph_format.first_line_indent if sf is None else sf
+                st = st.base_style
+            styles[sid] = (sl, sf)
+        left = styles[sid][0] if left is None else left
+        first = styles[sid][1] if first is None else first
     pf.left_indent, pf.first_line_indent = left or 0, first or 0
 
 
@@ -1226,7 +1234,10 @@ _PPR_ORDER = ["pStyle", "keepNext", "keepLines", "pageBreakBefore", "framePr", "
               "sectPr", "pPrChange"]
 
 
+_PPR_RANK = {qn("w:" + name): i for i, name in enumerate(_PPR_ORDER)}
+
+
 def _order_ppr(ppr):
-    rank = {qn("w:" + name): i for i, name in enumerate(_PPR_ORDER)}
+    rank = _PPR_RANK
     for child in sorted(ppr, key=lambda c: rank.get(c.tag, len(_PPR_ORDER))):
         ppr.append(child)  # appending an element moves it
