@@ -12,6 +12,7 @@ time as ratios of the full build's, measured side by side in this run. Not a tes
 Targets (issue 9): a no-op rebuild of 300 schools x 2 policies under 10 s; one school's edit
 rebuilds that school's documents only.
 """
+import os
 import re
 import shutil
 import subprocess
@@ -44,6 +45,16 @@ SCHOOL = """organisation:
         northshire-support-contacts: Staff can talk in confidence to the school business manager.
 """
 
+def whole_process(command: list) -> tuple:
+    """(seconds, peak resident memory in MB) of one run of `command`, which must succeed."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    took = time.perf_counter() - t
+    assert os.waitstatus_to_exitcode(status) == 0, command
+    return took, usage.ru_maxrss / 1024
+
+
 def main(schools: int, built: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -64,6 +75,8 @@ def main(schools: int, built: int) -> None:
         assert not report.errors, report.errors[:3]
         print(f"load {len(project.organisations)} organisations: {loaded:.2f} s")
         print(f"resolve {len(pairs)} policies: {resolved:.2f} s ({1000 * resolved / len(pairs):.1f} ms each)")
+        took, rss = whole_process([sys.executable, str(ROOT / "build.py"), "check", "--root", str(root)])
+        print(f"check, whole process: {took:.2f} s, peak memory {rss:.0f} MB")
         ids = [f"bench-school-{n:04d}" for n in range(built)]
         command = [sys.executable, str(ROOT / "build.py"), "build", "--root", str(root), "--as-of", "2026-11-21"]
         command += [arg for i in ids for arg in ("--school", i)]

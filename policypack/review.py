@@ -99,6 +99,7 @@ class _RowKeys:
         self.project, self.content = project, fingerprint.content
         self.base = fingerprint.content((fingerprint.renderer(), as_of, latest, project.library, project.policies))
         self.commits: dict = {}
+        self.orgs: dict = {}  # organisation id -> the digest of its layer, walked once
 
     def key(self, oid: str, pid: str, rev: Optional[str]) -> Optional[str]:
         if rev and rev not in self.commits:
@@ -106,7 +107,12 @@ class _RowKeys:
             self.commits[rev] = _git(self.project.root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") or ""
         if rev and not self.commits[rev]:
             return None
-        return self.content((self.base, oid, pid, self.commits.get(rev, ""), self.project.chain(oid)))
+        chain = []
+        for org in self.project.chain(oid):
+            if org.id not in self.orgs:
+                self.orgs[org.id] = self.content(org)
+            chain.append(self.orgs[org.id])
+        return self.content((self.base, oid, pid, self.commits.get(rev, ""), chain))
 
 
 # ---- the schedule in words -------------------------------------------------------------------
