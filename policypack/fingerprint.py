@@ -38,9 +38,11 @@ LIBRARIES = ("jinja2", "markdown-it-py", "nh3", "tinycss2", "lxml", "weasyprint"
              "pypdf", "pikepdf")
 
 
-def _feed(h, obj, seen: dict) -> None:
+def _feed(h, obj, seen: set) -> None:
     """Feed `obj` into the hash `h`, canonically: the same value always gives the same bytes,
-    whatever the process, hash seed or object identities (a shared object is fed once, then named)."""
+    whatever the process, hash seed or object identities. A shared object is fed each time it
+    appears (whether two places share one object depends on what a process has cached); `seen`
+    holds the objects being fed, so a cycle is named rather than followed."""
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         h.update(repr(obj).encode("utf-8", "surrogatepass"))
         h.update(b"\0")
@@ -50,9 +52,16 @@ def _feed(h, obj, seen: dict) -> None:
         return
     key = id(obj)
     if key in seen:
-        h.update(f"@{seen[key]}\0".encode())
+        h.update(b"@cycle\0")
         return
-    seen[key] = len(seen)
+    seen.add(key)
+    try:
+        _feed_collection(h, obj, seen)
+    finally:
+        seen.discard(key)
+
+
+def _feed_collection(h, obj, seen: set) -> None:
     if dataclasses.is_dataclass(obj):
         h.update(f"{type(obj).__name__}(".encode())
         for f in dataclasses.fields(obj):
@@ -81,7 +90,7 @@ def _feed(h, obj, seen: dict) -> None:
 
 def content(obj) -> str:
     h = hashlib.sha256()
-    _feed(h, obj, {})
+    _feed(h, obj, set())
     return h.hexdigest()
 
 

@@ -8,6 +8,7 @@ hand. COPY_RULES are about one organisation's layered copy of a policy (`layer.L
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, NamedTuple
 
@@ -47,14 +48,23 @@ RULES = (
 
 def lint_text(text: str, loc: Loc, what: str, leaf: bool, report: Report) -> None:
     """Warn about each rule's first match in `text` (written at `loc`: its first line is loc.line)."""
+    for rule, lines_down, found in _findings(text, leaf):
+        line = loc.line + lines_down if loc.line else 0
+        report.warning(Loc(loc.file, line), f"{rule.message.format(found=found)} in {what}", rule.hint)
+
+
+@functools.lru_cache(maxsize=65536)
+def _findings(text: str, leaf: bool) -> tuple:
+    """(rule, lines below the first, matched text) of each rule's first match: the same model text
+    is linted in every school's copy, so each text is searched once per process."""
+    out = []
     for rule in RULES:
         if rule.leaf_only and not leaf:
             continue
         m = rule.pattern.search(text)
-        if m is None:
-            continue
-        line = loc.line + text.count("\n", 0, m.start()) if loc.line else 0
-        report.warning(Loc(loc.file, line), f"{rule.message.format(found=m.group(0))} in {what}", rule.hint)
+        if m is not None:
+            out.append((rule, text.count("\n", 0, m.start()), m.group(0)))
+    return tuple(out)
 
 
 # ---- rules about a whole copy -------------------------------------------------------------------

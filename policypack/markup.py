@@ -77,9 +77,21 @@ def _tokens(text: str) -> tuple:
 
 
 def parse(text: str, loc: Loc, report: Report, xref: Callable[[str, Loc], Optional[XRef]]) -> list:
+    """The blocks of rendered clause text. Blocks carry no source lines, so a text with no
+    cross-reference and nothing to report gives the same blocks wherever it is: those are kept
+    (blocks are immutable) and shared by every school whose copy has the same text."""
+    if text in _PLAIN:
+        return list(_PLAIN[text])
     tokens = _tokens(text)
-    blocks, _ = _blocks(tokens, 0, len(tokens), loc, report, xref, 0)
+    heard = Report()
+    blocks, _ = _blocks(tokens, 0, len(tokens), loc, heard, xref, 0)
+    report.extend(heard)
+    if not heard.problems and XREF not in text and len(_PLAIN) < 16384:
+        _PLAIN[text] = tuple(blocks)
     return blocks
+
+
+_PLAIN: dict = {}  # rendered text -> its blocks, for texts whose blocks depend on nothing else
 
 
 def _line(loc: Loc, tok) -> Loc:

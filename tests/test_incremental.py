@@ -168,3 +168,15 @@ def test_the_review_schedule_reuses_its_rows_until_their_inputs_change(tmp_path,
     school.write_text(school.read_text().replace("Ask Mrs Example in the office.", "Ask Mr Sample at reception."))
     build(root, out)
     assert computed == ["demo-school"]
+
+
+def test_a_document_has_the_same_fingerprint_built_alone_or_with_the_rest(tmp_path):
+    """What a process resolved before (and so cached and shares) must not change a fingerprint:
+    after a build of every shipped organisation, building one school in a new process reuses it."""
+    out = tmp_path / "out"
+    for extra in ([], ["--school", "saltmarsh-infant-school"]):
+        run = subprocess.run([sys.executable, str(ROOT / "build.py"), "build", "--root", str(ROOT), "--out", str(out),
+                              "--format", "html", "--as-of", "2026-11-21", *extra], capture_output=True, text=True,
+                             timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert run.returncode == 0, run.stdout + run.stderr
+    assert "built 0 of 2 documents" in run.stdout and "2 unchanged" in run.stdout, run.stdout
