@@ -91,7 +91,7 @@ def _build(project, todo, formats, out, as_of, report, jobs, step, force, store,
     formats = tuple(writers)
     ctx = RenderContext(as_of=as_of, project_root=Path(project.root).resolve(), template_dir=template_dir(project.root))
     outcome = Outcome()
-    docs = {}  # (org, policy) -> ResolvedPolicy, or None when it failed
+    docs = {}  # (org, policy) -> its Brief (what the pages show), or None when it failed
     orgs = list(dict.fromkeys(oid for oid, _ in todo))
     for folder in [out, *(out / oid for oid in orgs)]:  # what an interrupted build left behind
         remove_stale_temporaries(folder)
@@ -111,20 +111,25 @@ def _build(project, todo, formats, out, as_of, report, jobs, step, force, store,
         recorded = {} if force else store.recorded(oid, pid)
         stale = [fmt for fmt in formats
                  if not store.fresh(recorded.get(fmt), prints[oid, pid][fmt], out / oid / f"{pid}.{fmt}")]
+        docs[oid, pid] = doc.brief()
+        # a worker here resolves the document again (in parallel, and this process keeps only its
+        # brief); a cluster's worker is sent it
+        keep = doc if executor != "local" else None
         if stale:
-            tasks.append((oid, pid, doc, siblings, tuple(stale), project.organisations[oid].loc))
+            tasks.append((oid, pid, siblings, tuple(stale), project.organisations[oid].loc, keep))
         else:
             outcome.reused += 1
             step()
     jobs = max(1, min(jobs or os.cpu_count() or 1, 8, len(tasks)))
     if executor == "local" or not tasks:
-        results = _results(tasks, jobs, (ctx, writers))
+        results = _results(tasks, jobs, (ctx, writers, project))
     else:
         from . import cluster
-        results = cluster.results(cluster.parse(executor), tasks, (ctx, writers), _render_task, _lost)
+        results = cluster.results(cluster.parse(executor), tasks, (ctx, writers, None), _render_task, _lost)
     try:
-        for (doc_report, files, provisional), task in zip(results, tasks):  # results first: it runs to its end
+        for n, ((doc_report, files, provisional), task) in enumerate(zip(results, tasks)):  # results first: it ends
             oid, pid = task[:2]
+            tasks[n] = None  # done with it: let its document go
             report.extend(doc_report)
             if files is not None and _write(report, {out / oid / f"{pid}.{fmt}": data
                                                      for fmt, data in files.items()}):
@@ -222,11 +227,12 @@ _WORKER: dict = {}
 WATCH_PARENT_EVERY = 0.5  # seconds between a worker's checks that the build that started it still runs
 
 
-def _init_worker(ctx: RenderContext, writers: dict, parent: Optional[int] = None) -> None:
+def _init_worker(ctx: RenderContext, writers: dict, project: Optional[Project] = None,
+                 parent: Optional[int] = None) -> None:
     """Set up a process that renders documents. In a worker (`parent` given) also make sure it dies
     with the build: on Linux the kernel kills it when its parent goes (PR_SET_PDEATHSIG), and
     everywhere a daemon thread exits it when its parent process is no longer the build."""
-    _WORKER.update(ctx=ctx, writers=writers)
+    _WORKER.update(ctx=ctx, writers=writers, project=project)
     if parent is None:
         return
     # a render allocates many short-lived objects and few cycles: collect far less often, and
@@ -257,10 +263,15 @@ def _render_task(task):
     """Render one resolved document in the formats asked: (its report, {format: bytes} or None,
     the formats not to fingerprint because they came out incomplete). Never raises: whatever goes
     wrong is a message on this document. Each writer is imported when first asked for."""
-    oid, pid, doc, siblings, formats, loc = task
+    oid, pid, siblings, formats, loc, doc = task
     report, provisional = Report(), set()
     ctx = replace(_WORKER["ctx"], siblings=siblings)
     try:
+        if doc is None:  # resolved again: the build has reported its problems already
+            again = Report()
+            doc = resolve(_WORKER["project"], oid, pid, again)
+            if again.errors:
+                raise RuntimeError("it no longer resolves: " + again.errors[0].message)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LayoutWarning)
             files = {}
@@ -348,7 +359,7 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 
 def _lost(task, exc: BaseException):
-    oid, pid, loc = task[0], task[1], task[-1]
+    oid, pid, loc = task[0], task[1], task[4]
     report = Report()
     reason = ("the process building it stopped unexpectedly (killed, out of memory, or a crash)"
               if isinstance(exc, BrokenProcessPool) else describe_exception(exc))

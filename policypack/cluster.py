@@ -85,7 +85,7 @@ def _remote(task, setup: tuple, expected: tuple, render):
     if here != expected:
         what = "policypack or its libraries" if here[0] != expected[0] else "the project's templates"
         report = Report()
-        report.error(task[-1], f"could not build {task[0]}/{task[1]}: the Dask worker has different {what} than this "
+        report.error(task[4], f"could not build {task[0]}/{task[1]}: the Dask worker has different {what} than this "
                      "build, so its output would differ",
                      "Run the workers from the same installation and checkout as the build (same path).")
         return report, None, set()

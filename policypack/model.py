@@ -688,3 +688,24 @@ class ResolvedPolicy:
 
     def review_status(self, as_of: dt.date) -> str:
         return review_status(self.next_review, as_of)
+
+    def brief(self) -> "Brief":
+        return Brief(self.title, self.reference, dict(self.adoption), self.last_reviewed, self.next_review,
+                     self.branding)
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What pack pages and the review schedule read of a resolved policy. The build keeps this for
+    every document instead of the whole resolved policy, so its memory does not grow with the
+    documents' text."""
+
+    title: str
+    reference: str
+    adoption: dict
+    last_reviewed: Optional[dt.date]
+    next_review: Optional[dt.date]
+    branding: Branding
+
+    def review_status(self, as_of: dt.date) -> str:
+        return review_status(self.next_review, as_of)

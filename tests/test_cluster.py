@@ -76,8 +76,8 @@ def test_a_worker_that_would_render_differently_fails_the_document_with_the_reas
     from policypack.render import RenderContext
     ctx = RenderContext(as_of=__import__("datetime").date(2026, 6, 1), project_root=MINI,
                         template_dir=build_module.template_dir(MINI))
-    task = ("demo-la", "demo", None, {}, ("html",), project.organisations["demo-la"].loc)
-    report, data, _ = cluster._remote(task, (ctx, {"html": "policypack.render.html:render_html"}),
+    task = ("demo-la", "demo", {}, ("html",), project.organisations["demo-la"].loc, None)
+    report, data, _ = cluster._remote(task, (ctx, {"html": "policypack.render.html:render_html"}, None),
                                       ("another policypack", "x"), build_module._render_task)
     assert data is None
     assert "the Dask worker has different policypack or its libraries than this build" in report.errors[0].format()
