@@ -263,7 +263,9 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
             continue
         siblings = idx[anchor.id][1]
         pos = siblings.index(anchor) + (1 if ins.where == "after" else 0)
-        siblings.insert(pos, ins.node)
+        # a copy: the layers below change what they are given (fill, variant, enable), and the
+        # layer's own node serves every organisation below it
+        siblings.insert(pos, ins.node.clone())
         out.unplaced.difference_update(n.id for n in ins.node.walk())
         out.consultation.append((org.id, "insert", ins.node.id, ins.loc))
         idx = _index(policy)
