@@ -121,8 +121,10 @@ def _fold_word_match(m) -> str:
     return _fold_word(m.group())
 
 
+@functools.lru_cache(maxsize=65536)
 def skeleton(text: str) -> str:
-    """The form in which look-alike names compare equal (see the module's doc)."""
+    """The form in which look-alike names compare equal (see the module's doc). Cached: most
+    clause texts recur, unchanged, in every school's copy."""
     if not text.isascii():  # only the words with a non-ASCII character need Unicode's tables
         text = _NON_ASCII_WORD.sub(_fold_word_match, text)
     text = text.lower()
