@@ -819,7 +819,7 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
     if m is None:
         return layer
     layer.loc = r.loc(m.line)
-    for key in POLICY_FIELDS:
+    for key in sorted(POLICY_FIELDS):  # sorted: a set's order changes with the hash seed
         if key == "kind":
             val = r.choice(m, key, what, DOC_KINDS)
         elif key == "numbering":  # checked against the schemes of the organisation's chain in _check_numbering

@@ -102,6 +102,33 @@ def test_fingerprints_do_not_depend_on_the_process(tmp_path):
     assert "built 0 of 2 documents" in run.stdout and "2 unchanged" in run.stdout
 
 
+DIGEST = """
+import datetime, sys
+from policypack.errors import Report
+from policypack.fingerprint import content
+from policypack.load import load_project
+from policypack.review import _RowKeys
+project = load_project(sys.argv[1], Report())
+keys = _RowKeys(project, datetime.date(2026, 11, 21), "unknown")
+print(content((project.library, project.policies, project.organisations)))
+print([keys.key(o, p, None) for o in sorted(project.organisations) for p in project.published(o)])
+"""
+
+
+def test_the_shipped_project_loads_to_the_same_digest_whatever_the_hash_seed():
+    """What the loader builds is ordered by the sources, never by a set's iteration: otherwise a
+    schedule row's key (and so its cache) changes from one process to the next. Porthaven's and
+    Thornvale's policy fields once came out in set order."""
+    seen = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        run = subprocess.run([sys.executable, "-c", DIGEST, str(ROOT)], capture_output=True, text=True, env=env,
+                             timeout=120)
+        assert run.returncode == 0, run.stderr
+        seen.add(run.stdout)
+    assert len(seen) == 1
+
+
 def test_a_new_review_status_rebuilds_the_documents_that_show_it(tmp_path):
     """The build date reaches a document only through its review status and notice."""
     root, out = project(tmp_path), tmp_path / "out"
