@@ -28,7 +28,7 @@ import jinja2
 from . import fingerprint
 from .errors import Failed, LayoutWarning, Loc, Report, describe_exception
 from .model import Branding, OrgInfo, Project
-from .render import WRITERS, RenderContext, format_date, writer
+from .render import WRITERS, RenderContext, format_date, prepare, writer
 from .render.html import TEMPLATE_HINT, render_index, render_pack, render_review, template_loc, template_search
 from .resolve import resolve
 from .review import review_rows
@@ -275,6 +275,8 @@ def _render_task(task):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LayoutWarning)
             files = {}
+            for fmt in formats:
+                prepare(_WORKER["writers"][fmt])
             for fmt in formats:
                 files[fmt] = writer(_WORKER["writers"][fmt])(doc, ctx)
                 if any(issubclass(w.category, LayoutWarning) for w in caught):

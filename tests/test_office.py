@@ -78,6 +78,40 @@ def test_an_office_works_for_many_documents_in_one_process(tmp_path):
         office.shutdown()
 
 
+def test_the_docx_writer_starts_its_office_before_the_other_formats_render_and_builds_once(monkeypatch):
+    """`prepare` starts LibreOffice without waiting for it (it starts while the PDF renders); the
+    page numbers are then written into the document that was laid out, and the bytes are those
+    of a document built afresh with those numbers."""
+    import datetime as dt
+
+    from policypack import build as build_module
+    from policypack.errors import Report
+    from policypack.load import load_project
+    from policypack.render import RenderContext, WRITERS, prepare
+    from policypack.render import docx as docx_module
+    from policypack.resolve import resolve
+
+    office.shutdown()
+    try:
+        prepare(WRITERS["docx"])
+        running = office._OFFICE.get("office")
+        assert running is not None and not running.ready and running.proc.poll() is None
+        project = load_project(MINI, Report())
+        doc = resolve(project, "demo-school", "demo", Report())
+        ctx = RenderContext(as_of=dt.date(2026, 6, 1), project_root=MINI, template_dir=build_module.template_dir(MINI))
+        built = []
+        real = docx_module._Builder.build
+        monkeypatch.setattr(docx_module._Builder, "build", lambda self: built.append(self.pages) or real(self))
+        data = docx_module.render_docx(doc, ctx, page_numbers=True)
+        assert office._OFFICE.get("office") is running and running.ready
+        assert len(built) == 1 and set(built[0]) == {"0"}  # one build, with placeholders
+        numbers = docx_module.heading_pages(data, strict=True)
+        assert numbers and set(numbers) != {"0"}
+        assert data == real(docx_module._Builder(doc, ctx, numbers))
+    finally:
+        office.shutdown()
+
+
 def test_a_build_stopped_with_sigterm_leaves_no_office_or_worker(tmp_path):
     tag = uuid.uuid4().hex
     proc = build(tmp_path / "out", tag, "--jobs", "2", "--force")

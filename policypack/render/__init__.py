@@ -45,6 +45,15 @@ WRITERS = {
 }
 
 
+def prepare(spec) -> None:
+    """Let the module of a WRITERS entry get ready for a document (its `prepare()`, if it has one:
+    the DOCX writer starts LibreOffice), before any format is rendered."""
+    if not callable(spec):
+        ready = getattr(importlib.import_module(spec.split(":")[0]), "prepare", None)
+        if ready is not None:
+            ready()
+
+
 def writer(spec):
     """The function `(doc, ctx) -> bytes` a WRITERS entry names (or `spec` itself if a function)."""
     if callable(spec):

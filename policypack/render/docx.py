@@ -112,18 +112,22 @@ def render_docx(doc: ResolvedPolicy, ctx: RenderContext, page_numbers: Optional[
     if not page_numbers:
         return _Builder(doc, ctx, None).build()
     # contents titles wrap before the page-number band, so placeholder numbers lay out exactly as the
-    # real ones will: one layout pass finds every page
+    # real ones will: one layout pass finds every page, and the numbers are then written into the
+    # same document (built once, saved twice)
     tops = contents_nodes(doc)
+    builder = _Builder(doc, ctx, ["0"] * len(tops))
     try:
-        pages = heading_pages(_Builder(doc, ctx, ["0"] * len(tops)).build(), strict=True)
+        pages = heading_pages(builder.build(), strict=True)
         if len(pages) != len(tops):
             raise LayoutFailed(f"its layout has {len(pages)} headings in the outline where the document has {len(tops)}")
     except LayoutFailed as exc:
         # the build turns this into a warning on the organisation's file (errors.LayoutWarning)
         from ..errors import LayoutWarning
         warnings.warn(LayoutWarning(str(exc)))
-        pages = None
-    return _Builder(doc, ctx, pages).build()
+        return _Builder(doc, ctx, None).build()
+    for run, page in zip(builder.page_runs, pages):
+        run.text = page
+    return builder.save()
 
 
 # ---- layout with LibreOffice -----------------------------------------------------------------
@@ -150,6 +154,14 @@ def can_lay_out() -> bool:
     except ImportError:
         return False
     return True
+
+
+def prepare() -> None:
+    """Called by the build before it renders a document: start the office that will lay the DOCX
+    out, so that it gets ready while the other formats render."""
+    if can_lay_out():
+        from . import office
+        office.start(soffice())
 
 
 def convert_to_pdf(data: bytes, folder: Path) -> Path:
@@ -293,6 +305,7 @@ class _Builder:
         self.nodes = {n.anchor: n for n in doc.walk_outline()}
         self.parents = {c.anchor: n for n in doc.walk_outline() for c in n.children}
         self.style_indents: dict = {}  # _pin_indent's cache
+        self.page_runs: list = []  # the run holding each contents entry's page number
 
     def build(self) -> bytes:
         self._page_setup()
@@ -307,6 +320,9 @@ class _Builder:
         self._drop_template_parts()
         self._numbering_part()
         self._font_table()
+        return self.save()
+
+    def save(self) -> bytes:
         out = io.BytesIO()
         self.d.save(out)
         return deterministic_zip(out.getvalue())
@@ -752,7 +768,7 @@ class _Builder:
             if self.pages:
                 self._run(p, "\t", link)
                 _field_begin(p, f" PAGEREF {bookmark_name(n.anchor)} \\h ", into=link)
-                self._run(p, self.pages[i], link)
+                self.page_runs.append(self._run(p, self.pages[i], link))
                 _field_end(p, into=link)
             if i == len(tops) - 1:
                 _field_end(p)

@@ -71,10 +71,14 @@ class Office:
         self.proc = subprocess.Popen([python, str(BRIDGE), program, profile, pipe], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent,
                                      env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
-        reply = self._reply(START_TIMEOUT)
-        if not reply.get("ready"):
-            self.close()
-            raise Unavailable(reply.get("error", "the LibreOffice bridge did not start"))
+        self.ready = False  # until it says so: started, it gets ready while the caller works on
+
+    def wait_ready(self) -> None:
+        if not self.ready:
+            reply = self._reply(START_TIMEOUT)
+            if not reply.get("ready"):
+                raise Unavailable(reply.get("error", "the LibreOffice bridge did not start"))
+            self.ready = True
 
     def _reply(self, timeout: float) -> dict:
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
@@ -119,10 +123,8 @@ _OFFICE: dict = {}  # the running Office of this process, and the LibreOffice pr
 _FAILED: dict = {}
 
 
-def convert(data: bytes, folder: Path, soffice: str) -> Path:
-    """Lay the DOCX `data` out as a PDF in `folder` with this process's running office, started on
-    first use. Raises Unavailable (and does not try that program again in this process) when
-    there is none."""
+def _running(soffice: str) -> "Office":
+    """This process's office for `soffice`, started (not waited for) if it is not running."""
     if soffice in _FAILED:
         raise Unavailable(_FAILED[soffice])
     office = _OFFICE.get("office")
@@ -134,6 +136,29 @@ def convert(data: bytes, folder: Path, soffice: str) -> Path:
             _FAILED[soffice] = str(exc)
             raise Unavailable(str(exc)) from None
         _at_exit()
+    return office
+
+
+def start(soffice: str) -> None:
+    """Start this process's office now without waiting for it, so that LibreOffice starts (about a
+    second) while the caller renders other formats. A problem is left for `convert` to report."""
+    try:
+        _running(soffice)
+    except Unavailable:
+        pass
+
+
+def convert(data: bytes, folder: Path, soffice: str) -> Path:
+    """Lay the DOCX `data` out as a PDF in `folder` with this process's running office, started on
+    first use. Raises Unavailable (and does not try that program again in this process) when
+    there is none."""
+    office = _running(soffice)
+    try:
+        office.wait_ready()
+    except (Unavailable, OSError, ValueError) as exc:
+        _FAILED[soffice] = str(exc)
+        shutdown()
+        raise Unavailable(str(exc)) from None
     try:
         return office.convert(data, folder)
     except (Unavailable, OSError, ValueError):
