@@ -11,14 +11,13 @@ organisation, so that growth that is not linear shows, and the largest run's tim
 organisation as a ratio of the smallest's. Target (issue 9): under 2 s at 300 schools, linear
 whatever the names. Not a test.
 """
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_packs import ROOT, SCHOOL, whole_process  # noqa: E402
+from bench_packs import ROOT, bench_project, whole_process  # noqa: E402
 
 
 def main(counts: list) -> None:
@@ -26,11 +25,7 @@ def main(counts: list) -> None:
     for schools in counts:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            for d in ("policy_src", "schools", "templates"):
-                shutil.copytree(ROOT / d, root / d)
-            for n in range(schools):
-                (root / "schools" / f"bench-school-{n:04d}.yaml").write_text(
-                    SCHOOL.format(n=n, m=1 + n % 9, d=n % 10), encoding="utf-8")
+            bench_project(root, schools)
             orgs = sum(1 for _ in (root / "schools").glob("*.yaml"))
             took, rss = whole_process([sys.executable, str(ROOT / "build.py"), "check", "--root", str(root)])
             per.append(took / orgs)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_packs import ROOT, SCHOOL  # noqa: E402
+from bench_packs import ROOT, bench_project  # noqa: E402
 
 # run the real command line in a child that then reports its own peak (ru_maxrss of RUSAGE_SELF
 # counts this process only: the render workers are children with their own)
@@ -37,19 +37,14 @@ sys.exit(code)
 
 
 def peak(documents: int) -> tuple:
-    import shutil
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        for d in ("policy_src", "schools", "templates"):
-            shutil.copytree(ROOT / d, root / d)
         from policypack.errors import Report
         from policypack.load import load_project
         project = load_project(ROOT, Report())
         shipped = sum(len(project.published(o)) for o in project.organisations)
         per_school = len(project.published("northshire-county-council"))
-        for n in range(max(0, -(-(documents - shipped) // per_school))):
-            (root / "schools" / f"bench-school-{n:04d}.yaml").write_text(
-                SCHOOL.format(n=n, m=1 + n % 9, d=n % 10), encoding="utf-8")
+        bench_project(root, max(0, -(-(documents - shipped) // per_school)))
         args = ["build", "--root", str(root), "--format", "html", "--jobs", "2", "--as-of", "2026-11-21"]
         t = time.perf_counter()
         run = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), args=args)],
