@@ -11,7 +11,6 @@ from .cli import _print_report, could_not_write, resolve_reporting, echo, echo_j
 from .diff import diff_policies
 from .errors import Failed, Report, did_you_mean
 from .redline import Redline, render_entry, render_html, render_json, render_text
-from .redline_docx import render_redline_docx
 from .build import template_dir
 from .render import RenderContext
 from .render.html import render_review
@@ -140,6 +139,7 @@ def diff(root, school, policy, rev_from, rev_to, formats, out, record, against_p
         files[folder / f"{policy}.diff.html"] = render_html(r)
     if "docx" in formats:
         author = "policypack" if not against_parent else org.name
+        from .redline_docx import render_redline_docx  # python-docx: only when a DOCX redline is asked for
         files[folder / f"{policy}.redline.docx"] = render_redline_docx(d, subject=r.heading, author=author)
     if files:
         try:
