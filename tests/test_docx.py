@@ -517,6 +517,19 @@ def test_logos_are_embedded_with_alt_text_svg_rasterised(project, oak_docx):
         assert ash == {}
 
 
+def test_an_svg_logo_is_drawn_once_per_process_however_many_documents_show_it(project, monkeypatch):
+    from policypack.render import docx as docx_module
+
+    drawn = []
+    real = docx_module._rasterise
+    monkeypatch.setattr(docx_module, "_RASTERISED", {})
+    monkeypatch.setattr(docx_module, "_rasterise", lambda svg, root: drawn.append(svg) or real(svg, root))
+    doc, ctx = resolved(project, "ash-primary"), context(project)
+    first = render_docx(doc, ctx, page_numbers=False)
+    assert render_docx(doc, ctx, page_numbers=False) == first
+    assert len(drawn) == 1
+
+
 def test_running_header_and_footer_with_page_fields(oak_docx):
     data = oak_docx.read_bytes()
     header = part(data, "word/header1.xml")

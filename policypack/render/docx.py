@@ -1126,7 +1126,19 @@ class _Builder:
                 rels.pop(rid)
 
 
+_RASTERISED: dict = {}  # sha256 of an SVG logo -> its PNG: a logo is drawn once per process, not per document
+
+
 def _svg_to_png(svg: bytes, root: Path) -> Optional[bytes]:
+    key = hashlib.sha256(svg).hexdigest()
+    if key not in _RASTERISED:
+        if len(_RASTERISED) >= 64:
+            _RASTERISED.clear()
+        _RASTERISED[key] = _rasterise(svg, root)
+    return _RASTERISED[key]
+
+
+def _rasterise(svg: bytes, root: Path) -> Optional[bytes]:
     """WeasyPrint draws the SVG (checked at load: no DTD, entities or outside references) on a page
     of its own size from a data: URI, so it reads no file; poppler's pdftoppm rasterises the page."""
     if not shutil.which("pdftoppm"):
