@@ -8,8 +8,10 @@ page whose bytes have not changed is not rewritten.
 """
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import gc
+import itertools
 import multiprocessing
 import os
 import signal
@@ -224,6 +226,7 @@ def _siblings(folder: Path, pid: str, formats) -> dict:
 
 # ---- rendering, in worker processes ----------------------------------------------------------
 _WORKER: dict = {}
+RENDER_AHEAD = 4  # documents sent to each worker ahead of the one the build awaits
 WATCH_PARENT_EVERY = 0.5  # seconds between a worker's checks that the build that started it still runs
 
 
@@ -304,11 +307,18 @@ def _results(tasks: list, jobs: int, setup: tuple) -> Iterator[tuple]:
         yield from map(_render_task, tasks)
         return
     pool = _pool(jobs, setup)
+    # a few documents ahead of the one awaited keep the workers busy; more would only hold finished
+    # documents' bytes here until their turn (the build's memory would grow with the pack)
+    window, pending, upcoming = RENDER_AHEAD * jobs, collections.deque(), iter(tasks)
     try:
-        futures = [pool.submit(_render_task, t) for t in tasks]
         isolated = False
-        for task, future in zip(tasks, futures):
+        for task in tasks:
+            if not isolated:
+                pending.extend(pool.submit(_render_task, t) for t in itertools.islice(upcoming, window - len(pending)))
             try:
+                if not pending:  # after a crash, the documents not yet sent are built alone
+                    raise BrokenProcessPool
+                future = pending.popleft()
                 if isolated and not _succeeded(future):
                     raise BrokenProcessPool
                 yield future.result()

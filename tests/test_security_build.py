@@ -95,6 +95,30 @@ def test_a_worker_that_dies_takes_only_its_own_document_down(root, tmp_path):
     assert (out / "index.html").is_file() and (out / "review.html").is_file()
 
 
+def test_the_build_holds_only_a_few_rendered_documents_at_once(root, monkeypatch):
+    """Documents are sent to the workers a few at a time ahead of the one awaited, so finished
+    documents' bytes do not pile up in the build while it writes (its memory stays flat)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from policypack.render import RenderContext
+    from policypack.resolve import resolve
+
+    project = load_project(root, Report())
+    ctx = RenderContext(as_of=AS_OF, project_root=root, template_dir=build_module.template_dir(root))
+    docs = {oid: resolve(project, oid, "demo", Report()) for oid in ("demo-la", "demo-school")}
+    tasks = [(oid, "demo", {}, ("html",), project.organisations[oid].loc, docs[oid])
+             for oid in ("demo-la", "demo-school") * 10]
+    submitted = []
+    real = ProcessPoolExecutor.submit
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", lambda self, *a: submitted.append(1) or real(self, *a))
+    monkeypatch.setattr(build_module, "RENDER_AHEAD", 2)
+    ahead = []
+    for n, (report, files, _) in enumerate(build_module._results(list(tasks), 2, (ctx, {"html": render_html}, None))):
+        assert files and not report.problems
+        ahead.append(len(submitted) - n)
+    assert len(submitted) == 20 and max(ahead) == 4  # 2 per worker, never more
+
+
 def crashing_writer(doc, ctx):  # module level, so worker processes can unpickle it
     if doc.org.id == "demo-la":
         os._exit(7)
