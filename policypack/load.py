@@ -22,42 +22,38 @@ from .model import (DOC_KINDS, FORM_LINES, GENERATED, HISTORY_INCLUDES, HISTORY_
 from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
 from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
 
-ID_RE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
-VAR_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
-COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
-MAX_ID = 64
-YEARS = (1900, 2199)  # dates outside these years are typing mistakes, and break date arithmetic
+from . import sourceformat as fmt  # the declaration of the formats: the key sets below come from it
+
+ID_RE = re.compile(fmt.ID_PATTERN + r"\Z")
+VAR_RE = re.compile(fmt.VAR_PATTERN + r"\Z")
+COLOUR_RE = re.compile(fmt.COLOUR_PATTERN + r"\Z")
+DATE_RE = re.compile(fmt.DATE_PATTERN + r"\Z")
+MAX_ID = fmt.MAX_ID
+YEARS = fmt.YEARS
 MAX_LOGO = 1_000_000  # bytes
-MAX_NAME = 200  # characters in an organisation's name
+MAX_NAME = fmt.MAX_NAME
 MAX_TEMPLATE = 1_000_000  # bytes, each file in a template folder
 MAX_TEMPLATE_FILES = 200
 SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend them
-SCHOOLS_FOLDERS = {"assets": "the logos", "templates": "the template overrides"}  # not organisation ids
+SCHOOLS_FOLDERS = fmt.SCHOOLS_FOLDERS
 
-NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
-             "guidance", "slot", "locked", "form"}
-APPENDIX_KEYS = NODE_KEYS | {"generated"}
-PART_KEYS = {"part", "title", "optional", "guidance", "sections", "appendices"}
-ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
-ADOPTION_TEXT = {"body", "chair_title", "statement", "written_by", "version", "agreed_by", "author",
-                 "address"}
-ADOPTION_KEYS = ADOPTION_DATES | ADOPTION_TEXT | {"chairs"}
-REVIEW_KEYS = {"last_reviewed", "next_review", "cycle_months"}
-BRANDING_KEYS = {"logo", "colour", "accent", "font", "templates"}
-POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "numbering", "summary", "owner"}
-COVER_KEYS = {"label", "value", "relabel", "remove", "before", "after", "place"}
-COVER_PLACES = ("banner", "adoption", "details")
-RUNNING_KEYS = {"header", "footer"}
-HISTORY_KEYS = {"place", "include"}
-CHANGE_KEYS = {"date", "summary", "clauses", "version", "author"}
-LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "history", "adoption", "approvals", "review", "review_history", "variants",
-                              "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
-                              "move", "changes"}
-ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "numbering_schemes", "variables", "branding", "adoption",
-            "cover", "running", "history", "approvals", "review", "review_history", "model_revision", "fill",
-            "variants", "enable", "disable", "policies"}
-POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
-               "summary", "key_message", "variables", "sections", "appendices", "changes"}
+NODE_KEYS = fmt.CLAUSE.keys
+APPENDIX_KEYS = fmt.APPENDIX.keys
+PART_KEYS = fmt.PART.keys
+ADOPTION_DATES = fmt.ADOPTION.of_type(fmt.Date)
+ADOPTION_TEXT = fmt.ADOPTION.of_type(fmt.Text)
+ADOPTION_KEYS = fmt.ADOPTION.keys
+REVIEW_KEYS = fmt.REVIEW.keys
+BRANDING_KEYS = fmt.BRANDING.keys
+POLICY_FIELDS = fmt.LAYER.tagged("field")
+COVER_KEYS = fmt.COVER_ROW.keys
+COVER_PLACES = fmt.COVER_PLACES
+RUNNING_KEYS = fmt.RUNNING.keys
+HISTORY_KEYS = fmt.HISTORY.keys
+CHANGE_KEYS = fmt.CHANGE.keys
+LAYER_KEYS = fmt.LAYER.keys
+ORG_KEYS = fmt.ORGANISATION.keys
+POLICY_KEYS = fmt.POLICY.keys
 
 
 class _Reader:
@@ -142,7 +138,7 @@ class _Reader:
     def date_value(self, v, line: int, what: str) -> Optional[str]:
         s = str(v)
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+            if not DATE_RE.match(s):
                 raise ValueError
             dt.date.fromisoformat(s)
         except ValueError:
@@ -392,7 +388,7 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
     what = {"section": "a section", "clause": "a clause", "appendix": "an appendix"}[kind]
     if isinstance(raw, LMap) and isinstance(raw.get("id"), str) and ID_RE.match(raw["id"]):
         what = f"{kind} '{raw['id']}'"
-    m = r.mapping(raw, line, what, APPENDIX_KEYS if kind == "appendix" else NODE_KEYS, {"id"})
+    m = r.mapping(raw, line, what, APPENDIX_KEYS if kind == "appendix" else NODE_KEYS, fmt.CLAUSE.required)
     if m is None:
         return None
     nid = r.ident(m.get("id"), m.line_of("id"), f"the id of {what}") if m.get("id") is not None else None
@@ -453,7 +449,7 @@ def _part(r: _Reader, raw: LMap, library: Optional[Library]) -> Optional[Node]:
     then its appendices."""
     pid = r.ident(raw.get("part"), raw.line_of("part"), "the id of a part")
     what = f"part '{pid}'" if pid else "a part"
-    m = r.mapping(raw, raw.line, what, PART_KEYS, {"title", "sections"})
+    m = r.mapping(raw, raw.line, what, PART_KEYS, fmt.PART.required)
     if m is None or pid is None:
         return None
     node = Node(id=pid, kind="part", loc=r.loc(m.line), title=r.text(m, "title", what),
@@ -479,12 +475,11 @@ def _misplaced_part(r: _Reader, raw: LMap, kind: str) -> None:
           "(before, between or after its sections); a section is written '- id: ...'.")
 # A form item is named by its kind's key, which holds its label (or its choices, or its rows);
 # the other keys it may have:
-FORM_ITEMS = {"field": {"lines"}, "signature": {"date"}, "tick": set(), "choices": {"label"},
-              "table": {"columns", "lines"}}
+FORM_ITEMS = fmt.FORM_ITEMS
 FORM_EXAMPLE = ("form:\n  - field: Full name\n  - field: Reasons\n    lines: 4\n  - tick: I have read this policy\n"
                 "  - choices: [Approved, Not approved]\n  - table: [Name, Job title]\n  - signature: Signed")
-MAX_LABEL = 300  # characters in a form label
-MAX_COLUMNS = 6  # entry columns of a form table
+MAX_LABEL = fmt.MAX_LABEL
+MAX_COLUMNS = fmt.MAX_COLUMNS
 
 
 def _form(r: _Reader, v, line: int, what: str) -> tuple:
@@ -613,7 +608,7 @@ def _load_library(path: Path, root: Path, library: Library, report: Report) -> N
     lib = _top(r, data, "library") if data is not None else None
     if lib is None:
         return
-    r.mapping(lib, lib.line, "library", {"variables", "sections", "clauses"})
+    r.mapping(lib, lib.line, "library", fmt.LIBRARY.keys)
     for name, val in r.variables(lib.get("variables"), lib.line_of("variables"), "the library").items():
         if name in library.variables:
             r.err(val[1].line, f"variable '{name}' is already given a default at {library.variables[name][1]}",
@@ -641,7 +636,7 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'changes' in {what} must be a list",
                                "Start each change with '- date: YYYY-MM-DD'.") or ():
-        m = r.mapping(item, iline, "a change", CHANGE_KEYS, {"date", "summary"})
+        m = r.mapping(item, iline, "a change", CHANGE_KEYS, fmt.CHANGE.required)
         if m is None:
             continue
         date = r.date(m, "date", "a change")
@@ -665,8 +660,7 @@ def _load_policy(path: Path, root: Path, library: Library, report: Report) -> Op
     p = _top(r, data, "policy") if data is not None else None
     if p is None:
         return None
-    req = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner", "sections"}
-    r.mapping(p, p.line, "the policy", POLICY_KEYS, req)
+    r.mapping(p, p.line, "the policy", POLICY_KEYS, fmt.POLICY.required)
     pid = r.own_id(p.get("id"), p.line_of("id"), "the policy id") if p.get("id") is not None else None
     if pid is None:
         return None
@@ -738,7 +732,7 @@ def _cover(r: _Reader, v, line: int, what: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'cover' in {what} must be a list",
                                "Start each cover row with '- label: ...'.") or ():
-        m = r.mapping(item, iline, "a cover row", COVER_KEYS, {"label"})
+        m = r.mapping(item, iline, "a cover row", COVER_KEYS, fmt.COVER_ROW.required)
         if m is None or m.get("label") is None:
             continue
         edit = {"label": r.text(m, "label", "a cover row") or "", "loc": r.loc(m.line),
@@ -786,7 +780,7 @@ def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
         return None
     out = []
     for item, iline in pairs:
-        m = r.mapping(item, iline, "an approval", {"label", "name", "date"}, {"label"})
+        m = r.mapping(item, iline, "an approval", fmt.APPROVAL.keys, fmt.APPROVAL.required)
         if m is not None:
             out.append((r.text(m, "label", "an approval") or "", r.text(m, "name", "an approval") or "",
                         r.date(m, "date", "an approval") or ""))
@@ -849,7 +843,7 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
                   "Start each insertion with '- after: some-id' (or before:).")
         else:
             for item, iline in zip(ins, ins.item_lines):
-                im = r.mapping(item, iline, "an insertion", {"before", "after", "clause", "section", "appendix"})
+                im = r.mapping(item, iline, "an insertion", fmt.INSERT.keys)
                 if im is None:
                     continue
                 wheres = [k for k in ("before", "after") if k in im]
@@ -872,7 +866,7 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
     return layer
 
 
-MOVE_PLACES = ("before", "after", "into")
+MOVE_PLACES = fmt.MOVE_PLACES
 
 
 def _moves(r: _Reader, v, line: int, what: str) -> list:
@@ -880,7 +874,7 @@ def _moves(r: _Reader, v, line: int, what: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'move' in {what} must be a list",
                                "Start each move with '- id: clause-id' and add 'after: other-id' (or before:, into:).") or ():
-        m = r.mapping(item, iline, "a move", {"id", *MOVE_PLACES}, {"id"})
+        m = r.mapping(item, iline, "a move", fmt.MOVE.keys, fmt.MOVE.required)
         if m is None or m.get("id") is None:
             continue
         wheres = [k for k in MOVE_PLACES if k in m]
@@ -905,7 +899,7 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report, own: list 
     o = _top(r, data, "organisation") if data is not None else None
     if o is None:
         return None
-    r.mapping(o, o.line, "the organisation", ORG_KEYS, {"id", "name", "kind"})
+    r.mapping(o, o.line, "the organisation", ORG_KEYS, fmt.ORGANISATION.required)
     oid = r.own_id(o.get("id"), o.line_of("id"), "the organisation id") if o.get("id") is not None else None
     if oid is None:
         return None
