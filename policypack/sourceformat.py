@@ -153,11 +153,14 @@ class Const(Type):
 
 
 @dataclass(frozen=True)
-class Null(Type):
+class OrNull(Type):
+    """`value`, or nothing written after the key (e.g. `social-media:` with no settings)."""
+
+    value: Type
     doc: str = ""
 
     def json(self, defs):
-        return {"type": "null"}
+        return {"if": {"type": "null"}, "then": True, "else": _json(self.value, defs)}
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,23 @@ class AnyOf(Type):
 
     def json(self, defs):
         return {"anyOf": [_json(o, defs) for o in self.options]}
+
+
+@dataclass(frozen=True)
+class Switch(Type):
+    """One of several records, told apart as the loader tells them: by the first key of `cases`
+    present (e.g. `part:`, `include:`), else `default`. As JSON Schema, nested if/then/else, so an
+    editor reports the mistake inside the record meant rather than "matches none of them"."""
+
+    cases: tuple  # ((key, Type), ...)
+    default: Type
+    doc: str = ""
+
+    def json(self, defs):
+        out = _json(self.default, defs)
+        for key, t in reversed(self.cases):
+            out = {"if": {"required": [key]}, "then": _json(t, defs), "else": out}
+        return out
 
 
 @dataclass(frozen=True)
@@ -321,7 +341,7 @@ FORM_ITEM_RECORDS = (
 )
 # the kinds of form item, each named by its key, and the other keys each may have
 FORM_ITEMS = {next(iter(r.fields)): set(r.fields) - {next(iter(r.fields))} for r in FORM_ITEM_RECORDS}
-FORM = ListOf(AnyOf(FORM_ITEM_RECORDS), 1,
+FORM = ListOf(Switch(tuple((next(iter(r.fields)), r) for r in FORM_ITEM_RECORDS), AnyOf(FORM_ITEM_RECORDS)), 1,
               doc="A form printed after the text, to fill in on paper: items such as '- field: Full name', "
                   "'- tick: ...', '- choices: [...]', '- table: [...]' and '- signature: ...'.")
 INCLUDE = Record("include", {
@@ -334,7 +354,7 @@ def _node(kind: str, includes: bool) -> Record:
     """The record of a clause, section or appendix. `includes`: whether its clauses may be
     `- include:` items (not in the library, nor in what a layer inserts)."""
     suffix = "" if includes else "-plain"
-    child = AnyOf((Ref("clause"), INCLUDE)) if includes else Ref("clause-plain")
+    child = Switch((("include", INCLUDE),), Ref("clause")) if includes else Ref("clause-plain")
     fields = {
         "id": Key(Id("Stable id: it survives rewording and reordering; layers and ref() use it."), required=True),
         "title": Key(Text("Heading shown before the text." if kind != "section" else "The section's heading."),
@@ -354,9 +374,10 @@ def _node(kind: str, includes: bool) -> Record:
     if kind == "appendix":
         fields["generated"] = Key(Choice(GENERATED), "Made by policypack: the table of changes or the review history.")
     rules = {"not": {"required": ["text", "variants"]},
-             "dependentRequired": {"variants": ["default_variant"], "default_variant": ["variants"]}}
+             "allOf": [{"if": {"required": [a]}, "then": {"required": [b]}}
+                       for a, b in (("variants", "default_variant"), ("default_variant", "variants"))]}
     if kind != "section":
-        rules["allOf"] = [_has_content()]
+        rules["allOf"].append(_has_content())
     doc = {"clause": "A clause: numbered text, with sub-clauses if it has any.",
            "section": "A numbered section: a heading and its clauses.",
            "appendix": "An appendix, printed after the last section."}[kind]
@@ -374,8 +395,8 @@ PART = Record("part", {
     "title": Key(Text("The part's heading."), required=True),
     "optional": Key(Choice(OPTIONAL_VALUES), "Whether layers can switch the part off (default-on) or on (default-off)."),
     "guidance": Key(Text(), "Notes for advisers; never printed."),
-    "sections": Key(ListOf(AnyOf((SECTION, INCLUDE)), 1), "The part's sections.", required=True),
-    "appendices": Key(ListOf(AnyOf((APPENDIX, INCLUDE))), "Appendices that print and vanish with the part."),
+    "sections": Key(ListOf(Switch((("include", INCLUDE),), SECTION), 1), "The part's sections.", required=True),
+    "appendices": Key(ListOf(Switch((("include", INCLUDE),), APPENDIX)), "Appendices that print and vanish with the part."),
 }, "A part: a titled group of sections, written among a policy's own sections.")
 
 VARIABLES = MapOf(Pattern(VAR_PATTERN), AnyOf((Scalar(), ListOf(AnyOf((Text(), Bool()))),
@@ -401,8 +422,9 @@ POLICY = Record("policy", {
     "summary": Key(Text(), "One paragraph saying what the policy is for."),
     "key_message": Key(TEXT, "A callout shown before section 1."),
     "variables": Key(VARIABLES, "Defaults for this policy's variables."),
-    "sections": Key(ListOf(AnyOf((SECTION, INCLUDE, PART))), "The sections, in order (and parts).", required=True),
-    "appendices": Key(ListOf(AnyOf((APPENDIX, INCLUDE))), "The appendices, in order."),
+    "sections": Key(ListOf(Switch((("part", PART), ("include", INCLUDE)), SECTION)),
+                    "The sections in order, and any parts grouping them.", required=True),
+    "appendices": Key(ListOf(Switch((("include", INCLUDE),), APPENDIX)), "The appendices, in order."),
     "changes": Key(CHANGES),
 }, "A policy: its details, sections and appendices.")
 LIBRARY = Record("library", {
@@ -565,7 +587,7 @@ ORGANISATION = Record("organisation", {
     "model_revision": Key(Text(), "The model release (a git tag or commit) this layer was last reviewed against."),
     "fill": Key(TEXT_BY_ID, "Text for customisable slots, for every policy that has them."),
     **_CHOICES,
-    "policies": Key(MapOf(Id(), AnyOf((Null(), LAYER))), "The policies it publishes, each with its changes."),
+    "policies": Key(MapOf(Id(), OrNull(LAYER)), "The policies it publishes, each with its changes."),
 }, "An organisation: its details, and its layer over the policies of the organisations above it.")
 
 
