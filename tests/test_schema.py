@@ -192,6 +192,12 @@ def test_schema_rejects_what_policypack_rejects(case, tmp_path):
         named = {e.loc.file for e in report.errors} | {m.group(1) for line in spec["expect"]
                                                        if (m := re.match(r"([\w./-]+\.yaml):", line))}
         assert set(readable) & named, f"the schema rejects {set(readable)}, policypack {named}"
+        # and at the same field: the loader's field path lies within one the schema names
+        # (the schema says "this mapping has an unknown key", the loader names the key)
+        loader_paths = {(e.loc.file, e.path) for e in report.errors if e.path is not None}
+        schema_paths = {(f, path) for f, errors in readable.items() for path, _ in errors}
+        assert any(f == g and lp[:len(sp)] == sp for f, lp in loader_paths for g, sp in schema_paths), \
+            f"the loader says {loader_paths}, the schema {schema_paths}"
 
 
 def test_every_listed_case_exists():
