@@ -60,9 +60,15 @@ class Text(Type):
     doc: str = ""
     max_length: Optional[int] = None
     strict: bool = False  # a string only (the loader refuses a number here)
+    min_length: int = 0
+    pattern: str = ""  # a regular expression the text must match somewhere (an empty text is the default)
 
     def json(self, defs):
         out = {"type": "string" if self.strict else ["string", "number"]}
+        if self.min_length:
+            out["minLength"] = self.min_length
+        if self.pattern:
+            out["pattern"] = self.pattern
         if self.max_length:
             out["maxLength"] = self.max_length
         return out
@@ -323,7 +329,7 @@ FORM_ITEM_RECORDS = (
     }, "A label and a line (or a box) to write on."),
     Record("form-signature", {
         "signature": Key(Label("Who signs, e.g. 'Signed by the member of staff'."), required=True),
-        "date": Key(AnyOf((Label(), Bool())), "The date line's label ('Date' when omitted), or false for none."),
+        "date": Key(AnyOf((Label(), Const(False))), "The date line's label ('Date' when omitted), or false for none."),
     }, "A signature line with a date line beside it."),
     Record("form-tick", {
         "tick": Key(Label("The statement beside the box to tick."), required=True),
@@ -357,8 +363,8 @@ def _node(kind: str, includes: bool) -> Record:
     child = Switch((("include", INCLUDE),), Ref("clause")) if includes else Ref("clause-plain")
     fields = {
         "id": Key(Id("Stable id: it survives rewording and reordering; layers and ref() use it."), required=True),
-        "title": Key(Text("Heading shown before the text." if kind != "section" else "The section's heading."),
-                     required=kind == "section"),
+        "title": Key(Text("The section's heading.", min_length=1) if kind == "section"
+                     else Text("Heading shown before the text."), required=kind == "section"),
         "text": Key(TEXT),
         "clauses": Key(ListOf(child), "Sub-clauses, numbered under this one."),
         "optional": Key(Choice(OPTIONAL_VALUES), "Whether layers can switch it off (default-on) or on "
@@ -438,20 +444,24 @@ LIBRARY = Record("library", {
 
 LEVEL = Record("numbering-level", {
     "format": Key(Choice(numbering.FORMATS), "The counter: decimal, lower-alpha ... or none."),
-    "number": Key(Text(), "The number as printed, e.g. \"{1}.{2}\" or \"({n})\"."),
+    "number": Key(Text(strict=True), "The number as printed, with its own counter: {n}, or {1} at level 1, {2} at "
+                  "level 2..., e.g. \"{1}.{2}\" or \"({n})\"; empty with format none."),
     "label": Key(Text(), "What is printed before the text, e.g. \"{number}\"."),
     "ref": Key(Text(), "What ref() prints, e.g. \"paragraph {number}\"."),
     "pad": Key(Int(0, numbering.MAX_PAD), "Pad numbers with zeros to this many digits."),
     "continuous": Key(Bool(), "true: count on across the whole document instead of restarting."),
-}, "One level of numbering: sections, clauses, sub-clauses...")
+}, "One level of numbering: sections, clauses, sub-clauses...",
+    {"if": {"required": ["format"], "properties": {"format": {"const": "none"}}},
+     "then": {"properties": {"number": {"maxLength": 0}}},
+     "else": {"properties": {"number": {"pattern": r"\{(n|path|[1-9])\}"}}}})
 SCHEME_APPENDICES = Record("numbering-appendices", {
     "format": Key(Choice(numbering.FORMATS[:-1]), "The counter."),
-    "label": Key(Text(), "The heading, with {n}, e.g. \"Annex {n}\"."),
+    "label": Key(Text(strict=True, pattern=r"\{n\}|^$"), "The heading, with {n}, e.g. \"Annex {n}\"."),
     "prefix": Key(Text(), "What goes before an appendix's paragraph numbers."),
 }, "How appendices are numbered.")
 SCHEME_PARTS = Record("numbering-parts", {
     "format": Key(Choice(numbering.FORMATS[:-1]), "The counter."),
-    "label": Key(Text(), "The label, with {n}, e.g. \"Section {n}\"."),
+    "label": Key(Text(strict=True, pattern=r"\{n\}|^$"), "The label, with {n}, e.g. \"Section {n}\"."),
 }, "How parts are labelled.")
 SCHEME = Record("numbering-scheme", {
     "levels": Key(ListOf(LEVEL, 1), "The levels, outermost (sections) first.", required=True),

@@ -143,6 +143,16 @@ def test_schema_command_writes_and_checks(tmp_path):
     assert result.exit_code == 0 and {p.name: p.read_bytes() for p in out.iterdir()} == first
 
 
+def test_every_key_has_a_description():
+    """Editors show a key's description on hover and beside each completion."""
+    for kind in sf.FILES:
+        schema = sf.json_schema(kind)
+        for name, record in schema["$defs"].items():
+            assert record.get("description"), name
+            for key, prop in record["properties"].items():
+                assert prop.get("description"), f"{name}.{key} has no description"
+
+
 def test_loader_key_sets_come_from_the_declaration():
     from policypack import load
     assert load.NODE_KEYS == set(sf.CLAUSE.fields) and "form" in load.NODE_KEYS
@@ -220,7 +230,7 @@ def test_a_weaker_schema_is_caught(tmp_path):
 # reached by a plain JSON pointer in either).
 COMMON_KEYWORDS = {"$schema", "$ref", "$defs", "title", "description", "examples", "type", "properties", "required",
                    "additionalProperties", "propertyNames", "items", "minItems", "maxItems", "minProperties",
-                   "maxProperties", "enum", "const", "pattern", "maxLength", "minimum", "maximum", "format", "anyOf",
+                   "maxProperties", "minLength", "enum", "const", "pattern", "maxLength", "minimum", "maximum", "format", "anyOf",
                    "allOf", "oneOf", "not", "if", "then", "else"}
 
 
@@ -239,3 +249,155 @@ def test_schema_keeps_to_keywords_draft_07_tools_read():
                 walk(sub, f"{where}/{i}")
     for kind in sf.FILES:
         walk(sf.json_schema(kind), kind.name)
+
+
+# ---- every value changed, one at a time: the loader and the schema agree ----------------------
+
+# An organisation that uses most of the layer format, beside the bad-input base project.
+TRUST = """\
+organisation:
+  id: demo-trust
+  name: Demo Learning Trust
+  kind: trust
+  extends: demo-la
+  numbering: ours
+  numbering_schemes:
+    ours:
+      summary: Sections, then clauses.
+      levels:
+        - {number: "{1}"}
+        - {number: "{1}.{2}", ref: "paragraph {number}", pad: 0, continuous: false}
+      appendices: {format: upper-alpha, label: "Annex {n}", prefix: ""}
+      parts: part-roman
+      lists: [lower-roman, decimal]
+  variables:
+    head: Chief Executive
+  branding:
+    colour: "#1d4f91"
+    font: Liberation Serif
+  adoption:
+    body: Trust Board
+    date: 2025-05-16
+    chairs: [Ruth Example]
+  running:
+    header: Demo Learning Trust
+  history:
+    place: front
+    include: own
+  cover:
+    - label: Audience
+      value: All staff
+      place: details
+  approvals:
+    - label: CEO approval
+      name: A Example
+      date: 2025-09-01
+  review:
+    last_reviewed: 2025-09-01
+    cycle_months: 24
+  review_history: [2024-09-01]
+  model_revision: v1
+  policies:
+    demo:
+      title: Demo protocol
+      kind: protocol
+      fill:
+        local-contacts: Ask the trust office.
+      insert:
+        - after: app-help
+          appendix:
+            id: trust-form
+            title: Trust form
+            form:
+              - field: Full name
+                lines: 2
+              - signature: Signed
+                date: false
+              - choices: [Yes please, No thanks]
+                label: Choose
+              - table: [First, Second]
+                columns: [Date]
+              - tick: I agree
+      changes:
+        - {date: 2025-09-01, summary: Added the trust form., clauses: [trust-form], version: "1.1", author: A Example}
+"""
+MUTATIONS = {"delete": None, "true": True, "list": ["x"], "map": {"x": "y"}, "number": 7, "words": "Some Words",
+             "empty": "", "extra": None}  # extra: an unknown key added to a mapping
+_DEFAULT_VARIANT = "default_variant must name one of the clause's variants"
+_LIBRARY = "a policy includes this library section"
+DISAGREE = {  # (file, path, mutation): why the loader refuses what the schema cannot see
+    ("policy_src/demo.yaml", "policy.sections.0.clauses.1.variants", "map"): _DEFAULT_VARIANT,
+    ("policy_src/demo.yaml", "policy.sections.0.clauses.1.variants.breaks", "delete"): _DEFAULT_VARIANT,
+    ("policy_src/demo.yaml", "policy.sections.0.clauses.1.default_variant", "number"): _DEFAULT_VARIANT,
+    ("policy_src/demo.yaml", "policy.sections.0.clauses.1.default_variant", "words"): _DEFAULT_VARIANT,
+    ("policy_src/demo.yaml", "policy.sections.0.clauses.1.default_variant", "empty"): _DEFAULT_VARIANT,
+    ("policy_src/library/common.yaml", "library.sections", "delete"): _LIBRARY,
+    ("policy_src/library/common.yaml", "library.sections.0", "delete"): _LIBRARY,
+    ("schools/demo-trust.yaml", "organisation.numbering_schemes", "delete"): "'numbering: ours' names the scheme",
+    ("schools/demo-trust.yaml", "organisation.numbering_schemes.ours", "delete"): "'numbering: ours' names the scheme",
+    ("schools/demo-trust.yaml", "organisation.numbering_schemes.ours.levels.0", "delete"):
+        "level 1 is then \"{1}.{2}\": which counters a level may use depends on its place (numbering.problems)",
+}
+
+
+def _values(v, path=()):
+    """(path, value) of every value inside `v`, outermost first."""
+    items = v.items() if isinstance(v, dict) else enumerate(v) if isinstance(v, list) else ()
+    for k, x in items:
+        yield path + (k,), x
+        yield from _values(x, path + (k,))
+
+
+def _plain(v):
+    """The values read by policypack's YAML reader, as plain dicts and lists for yaml.dump."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return str(v) if isinstance(v, str) else v
+
+
+@pytest.mark.parametrize("rel", ["schools/demo-trust.yaml", "policy_src/demo.yaml", "policy_src/library/common.yaml"])
+def test_loader_and_schema_agree_on_every_changed_value(rel, tmp_path):
+    """Each value of the file is deleted, or replaced by true, a list, a mapping, a number, some
+    words or nothing, and each mapping gets an unknown key, one change at a time: the loader and
+    the schema accept or refuse each changed project alike, except the cases in DISAGREE."""
+    import copy
+    root = tmp_path / "p"
+    shutil.copytree(HERE / "base", root)
+    (root / "schools/demo-trust.yaml").write_text(TRUST, encoding="utf-8")
+    load_project(root)
+    assert schema_problems(root) == {}
+    original = (root / rel).read_text(encoding="utf-8")
+    data = _plain(read_yaml(original, rel, Report()))
+    validator = VALIDATORS[sf.kind_of(rel).name]
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    found, tried = {}, 0
+    for path, value in list(_values(data)):
+        for name, new in MUTATIONS.items():
+            if name == "extra" and not isinstance(value, dict):
+                continue
+            doc = copy.deepcopy(data)
+            parent = doc
+            for k in path[:-1]:
+                parent = parent[k]
+            if name == "delete":
+                del parent[path[-1]]
+            elif name == "extra":
+                parent[path[-1]]["zzz"] = 1
+            else:
+                parent[path[-1]] = new
+            text = yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True)
+            (root / rel).write_text(text, encoding="utf-8")
+            tried += 1
+            try:
+                load_project(root)
+                loader = False
+            except Failed:
+                loader = True
+            schema = not validator.is_valid(read_yaml(text, rel, Report()))
+            if loader != schema:
+                found[(rel, ".".join(map(str, path)), name)] = "the loader" if loader else "the schema"
+    (root / rel).write_text(original, encoding="utf-8")
+    assert tried > 50
+    assert found == {k: "the loader" for k in DISAGREE if k[0] == rel}
