@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from policypack import sourceformat as sf
 from policypack.cli import main
@@ -24,6 +24,9 @@ from test_bad_inputs import CASES, HERE, apply_edits
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATORS = {k.name: Draft202012Validator(sf.json_schema(k), format_checker=Draft202012Validator.FORMAT_CHECKER)
               for k in sf.FILES}
+# the same schema read by draft-07 rules, as VS Code's YAML extension reads it
+VALIDATORS_07 = {k.name: Draft7Validator(sf.json_schema(k), format_checker=Draft7Validator.FORMAT_CHECKER)
+                 for k in sf.FILES}
 
 _YAML = "the YAML itself cannot be read (an editor's YAML parser reports it; a schema sees only the values)"
 _REF = "an id that must name something elsewhere in the project"
@@ -112,6 +115,7 @@ def schema_problems(root: Path) -> dict:
             out[rel] = [(None, "unreadable")]
             continue
         errors = [(tuple(e.absolute_path), e.message) for e in VALIDATORS[kind.name].iter_errors(data)]
+        assert bool(errors) != VALIDATORS_07[kind.name].is_valid(data), f"draft-07 reads {rel} otherwise"
         if errors:
             out[rel] = errors
     return out
@@ -123,6 +127,7 @@ def test_schema_files_are_current():
     assert written == {f"{k.name}.schema.json" for k in sf.FILES}
     for kind in sf.FILES:
         Draft202012Validator.check_schema(sf.json_schema(kind))
+        Draft7Validator.check_schema(sf.json_schema(kind))
         on_disk = (ROOT / "schemas" / f"{kind.name}.schema.json").read_text(encoding="utf-8")
         assert on_disk == sf.schema_text(kind), f"schemas/{kind.name}.schema.json is stale: run python build.py schema"
 
@@ -395,7 +400,9 @@ def test_loader_and_schema_agree_on_every_changed_value(rel, tmp_path):
                 loader = False
             except Failed:
                 loader = True
-            schema = not validator.is_valid(read_yaml(text, rel, Report()))
+            changed = read_yaml(text, rel, Report())
+            schema = not validator.is_valid(changed)
+            assert schema != VALIDATORS_07[sf.kind_of(rel).name].is_valid(changed), f"draft-07 reads {path} otherwise"
             if loader != schema:
                 found[(rel, ".".join(map(str, path)), name)] = "the loader" if loader else "the schema"
     (root / rel).write_text(original, encoding="utf-8")
