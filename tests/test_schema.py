@@ -24,7 +24,7 @@ from test_bad_inputs import CASES, HERE, apply_edits
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATORS = {k.name: Draft202012Validator(sf.json_schema(k), format_checker=Draft202012Validator.FORMAT_CHECKER)
               for k in sf.FILES}
-# the same schema read by draft-07 rules, as VS Code's YAML extension reads it
+# the same schema read by draft-07 rules, as older YAML language servers read it
 VALIDATORS_07 = {k.name: Draft7Validator(sf.json_schema(k), format_checker=Draft7Validator.FORMAT_CHECKER)
                  for k in sf.FILES}
 
@@ -230,9 +230,9 @@ def test_a_weaker_schema_is_caught(tmp_path):
     assert not list(Draft202012Validator(weak).iter_errors(data))
 
 
-# Keywords that draft-07 and draft 2020-12 both define: the YAML language server (VS Code's YAML
-# extension) validates with draft-07 rules, so the schema keeps to what both read alike ($defs is
-# reached by a plain JSON pointer in either).
+# Keywords that draft-07 and draft 2020-12 both define: older YAML language servers (VS Code's YAML
+# extension before its 2020-12 support) read schemas by draft-07 rules, so the schema keeps to what
+# both read alike ($defs is reached by a plain JSON pointer in either).
 COMMON_KEYWORDS = {"$schema", "$ref", "$defs", "title", "description", "examples", "type", "properties", "required",
                    "additionalProperties", "propertyNames", "items", "minItems", "maxItems", "minProperties",
                    "maxProperties", "minLength", "enum", "const", "pattern", "maxLength", "minimum", "maximum", "format", "anyOf",
