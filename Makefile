@@ -17,10 +17,15 @@ deps: $(VENV)/.installed
 
 test-deps: $(VENV)/.installed
 	./scripts/install-system-deps --test
-	$(MAKE) -s tests/js/node_modules/.installed
+	$(MAKE) -s tests/js/node_modules/.installed tests/editor/node_modules/.installed
 
 tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
 	cd tests/js && npm ci --no-audit --no-fund --silent
+	touch $@
+
+# the YAML language server, for tests/test_editor.py (schemas/ as editors read them)
+tests/editor/node_modules/.installed: tests/editor/package.json tests/editor/package-lock.json
+	cd tests/editor && npm ci --no-audit --no-fund --silent
 	touch $@
 
 build: deps

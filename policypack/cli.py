@@ -478,3 +478,7 @@ from .cli_versions import diff, review  # noqa: E402
 
 main.add_command(diff)
 main.add_command(review)
+
+from .cli_schema import schema  # noqa: E402
+
+main.add_command(schema)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from typing import Optional
 
 # What a terminal would act on rather than print: escape sequences (CSI, OSC and the other string
 # sequences, two-character ESC sequences, and their 8-bit forms), then any other C0/C1 control
@@ -37,23 +38,45 @@ def json_safe(text: str) -> str:
     return _SURROGATES.sub(lambda m: f"\\u{ord(m[0]):04x}", _CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text))
 
 
+FieldPath = tuple  # a field path: the keys and list positions from the top of a YAML file to a value
+
+
 @dataclass(frozen=True, order=True)
 class Loc:
-    """Where something came from: a file (relative to the project) and a 1-based line."""
+    """Where something came from: a file (relative to the project) and a 1-based line, and, when the
+    loader knows it, the field path in that file, e.g. ('organisation', 'policies', 'acceptable-use',
+    'fill', 'local-it-contacts'). The path does not take part in comparing or hashing: two Locs of
+    one file and line are the same place."""
 
     file: str
     line: int = 0
+    path: Optional[FieldPath] = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
+def dotted(path: Optional[FieldPath]) -> str:
+    """A field path written with dots, as the schema's messages and editors show it:
+    organisation.policies.acceptable-use.fill.local-it-contacts (a list position is a number)."""
+    return ".".join(str(p) for p in path) if path else ""
+
+
 @dataclass(frozen=True)
 class Problem:
+    """One message: where (`loc`), what and what to do. `path` is the field the message is about
+    within `loc.file` (None when it is not about one field, or not known), so an editor can show
+    the message beside that field; the text output (`format`) stays file:line."""
+
     loc: Loc
     message: str
     hint: str = ""
     severity: str = "error"  # error | warning
+    path: Optional[FieldPath] = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.path is None and self.loc.path is not None:  # the field of the place, when known
+            object.__setattr__(self, "path", self.loc.path)
 
     def format(self) -> str:
         """`file:line: severity: message`, and the hint indented on the next line; safe to print:
@@ -70,11 +93,12 @@ class Report:
 
     problems: list[Problem] = field(default_factory=list)
 
-    def error(self, loc: Loc, message: str, hint: str = "") -> None:
-        self._add(Problem(loc, message, hint, "error"))
+    def error(self, loc: Loc, message: str, hint: str = "", path: Optional[FieldPath] = None) -> None:
+        """Add an error; its field path is `path`, else the one `loc` carries."""
+        self._add(Problem(loc, message, hint, "error", path))
 
-    def warning(self, loc: Loc, message: str, hint: str = "") -> None:
-        self._add(Problem(loc, message, hint, "warning"))
+    def warning(self, loc: Loc, message: str, hint: str = "", path: Optional[FieldPath] = None) -> None:
+        self._add(Problem(loc, message, hint, "warning", path))
 
     def _add(self, problem: Problem) -> None:
         if problem not in self.problems:

@@ -50,7 +50,7 @@ def lint_text(text: str, loc: Loc, what: str, leaf: bool, report: Report) -> Non
     """Warn about each rule's first match in `text` (written at `loc`: its first line is loc.line)."""
     for rule, lines_down, found in _findings(text, leaf):
         line = loc.line + lines_down if loc.line else 0
-        report.warning(Loc(loc.file, line), f"{rule.message.format(found=found)} in {what}", rule.hint)
+        report.warning(Loc(loc.file, line, loc.path), f"{rule.message.format(found=found)} in {what}", rule.hint)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -11,6 +11,7 @@ import math
 import os
 import re
 import stat
+from collections import deque
 from pathlib import Path
 from typing import Optional
 
@@ -22,69 +23,92 @@ from .model import (DOC_KINDS, FORM_LINES, GENERATED, HISTORY_INCLUDES, HISTORY_
 from .names import RESERVED_IDS, describe, invisible_char, odd_space, skeleton
 from .yamlread import MAX_BYTES, LList, LMap, LStr, read_yaml
 
-ID_RE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
-VAR_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
-COLOUR_RE = re.compile(r"#[0-9a-fA-F]{6}\Z")
-MAX_ID = 64
-YEARS = (1900, 2199)  # dates outside these years are typing mistakes, and break date arithmetic
+from . import sourceformat as fmt  # the declaration of the formats: the key sets below come from it
+
+ID_RE = re.compile(fmt.ID_PATTERN + r"\Z")
+VAR_RE = re.compile(fmt.VAR_PATTERN + r"\Z")
+COLOUR_RE = re.compile(fmt.COLOUR_PATTERN + r"\Z")
+DATE_RE = re.compile(fmt.DATE_PATTERN + r"\Z")
+MAX_ID = fmt.MAX_ID
+YEARS = fmt.YEARS
 MAX_LOGO = 1_000_000  # bytes
-MAX_NAME = 200  # characters in an organisation's name
+MAX_NAME = fmt.MAX_NAME
 MAX_TEMPLATE = 1_000_000  # bytes, each file in a template folder
 MAX_TEMPLATE_FILES = 200
 SCHOOL_KINDS = ("school", "academy", "nursery")  # leaves: nothing may extend them
-SCHOOLS_FOLDERS = {"assets": "the logos", "templates": "the template overrides"}  # not organisation ids
+SCHOOLS_FOLDERS = fmt.SCHOOLS_FOLDERS
 
-NODE_KEYS = {"id", "title", "text", "clauses", "optional", "variants", "default_variant",
-             "guidance", "slot", "locked", "form"}
-APPENDIX_KEYS = NODE_KEYS | {"generated"}
-PART_KEYS = {"part", "title", "optional", "guidance", "sections", "appendices"}
-ADOPTION_DATES = {"date", "written_date", "agreed_date", "created"}
-ADOPTION_TEXT = {"body", "chair_title", "statement", "written_by", "version", "agreed_by", "author",
-                 "address"}
-ADOPTION_KEYS = ADOPTION_DATES | ADOPTION_TEXT | {"chairs"}
-REVIEW_KEYS = {"last_reviewed", "next_review", "cycle_months"}
-BRANDING_KEYS = {"logo", "colour", "accent", "font", "templates"}
-POLICY_FIELDS = {"title", "reference", "kind", "version", "key_message", "numbering", "summary", "owner"}
-COVER_KEYS = {"label", "value", "relabel", "remove", "before", "after", "place"}
-COVER_PLACES = ("banner", "adoption", "details")
-RUNNING_KEYS = {"header", "footer"}
-HISTORY_KEYS = {"place", "include"}
-CHANGE_KEYS = {"date", "summary", "clauses", "version", "author"}
-LAYER_KEYS = POLICY_FIELDS | {"cover", "running", "history", "adoption", "approvals", "review", "review_history", "variants",
-                              "enable", "disable", "remove", "replace", "fill", "retitle", "insert",
-                              "move", "changes"}
-ORG_KEYS = {"id", "name", "kind", "extends", "numbering", "numbering_schemes", "variables", "branding", "adoption",
-            "cover", "running", "history", "approvals", "review", "review_history", "model_revision", "fill",
-            "variants", "enable", "disable", "policies"}
-POLICY_KEYS = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner",
-               "summary", "key_message", "variables", "sections", "appendices", "changes"}
+NODE_KEYS = fmt.CLAUSE.keys
+APPENDIX_KEYS = fmt.APPENDIX.keys
+PART_KEYS = fmt.PART.keys
+ADOPTION_DATES = fmt.ADOPTION.of_type(fmt.Date)
+ADOPTION_TEXT = fmt.ADOPTION.of_type(fmt.Text)
+ADOPTION_KEYS = fmt.ADOPTION.keys
+REVIEW_KEYS = fmt.REVIEW.keys
+BRANDING_KEYS = fmt.BRANDING.keys
+POLICY_FIELDS = fmt.LAYER.tagged("field")
+COVER_KEYS = fmt.COVER_ROW.keys
+COVER_PLACES = fmt.COVER_PLACES
+RUNNING_KEYS = fmt.RUNNING.keys
+HISTORY_KEYS = fmt.HISTORY.keys
+CHANGE_KEYS = fmt.CHANGE.keys
+LAYER_KEYS = fmt.LAYER.keys
+ORG_KEYS = fmt.ORGANISATION.keys
+POLICY_KEYS = fmt.POLICY.keys
+
+
+def _at(m, key) -> Optional[tuple]:
+    """The field path of `key` in the mapping (or position in the list) `m`, or None."""
+    return m.path + (key,) if isinstance(m, (LMap, LList)) else None
 
 
 class _Reader:
-    """Typed access to one file's mappings, reporting problems with file and line."""
+    """Typed access to one file's mappings, reporting problems with file, line and field path.
 
-    def __init__(self, file: str, report: Report):
+    A message or Loc is given the path of the value it is about where the reader knows it (the
+    key it reads); otherwise the path of what the file starts on that line (`path_at`)."""
+
+    def __init__(self, file: str, report: Report, doc=None):
         self.file = file
         self.report = report
+        self.doc = doc  # the file's values, for path_at
+        self._paths: Optional[dict] = None
 
-    def loc(self, line: int) -> Loc:
-        return Loc(self.file, line)
+    def path_at(self, line: int) -> Optional[tuple]:
+        """The path of the outermost key or list item that starts on `line`, or None."""
+        if self._paths is None:
+            self._paths = {}
+            todo = deque([self.doc])
+            while todo:  # outer values first, so the outermost of a line is the one kept
+                v = todo.popleft()
+                if isinstance(v, LMap):
+                    for k, x in v.items():
+                        self._paths.setdefault(v.line_of(k), v.path + (k,))
+                        todo.append(x)
+                elif isinstance(v, LList):
+                    for i, (x, ln) in enumerate(zip(v, v.item_lines)):
+                        self._paths.setdefault(ln, v.path + (i,))
+                        todo.append(x)
+        return self._paths.get(line)
 
-    def err(self, line: int, message: str, hint: str = "") -> None:
-        self.report.error(self.loc(line), message, hint)
+    def loc(self, line: int, path: Optional[tuple] = None) -> Loc:
+        return Loc(self.file, line, path if path is not None else self.path_at(line))
+
+    def err(self, line: int, message: str, hint: str = "", path: Optional[tuple] = None) -> None:
+        self.report.error(self.loc(line, path), message, hint)
 
     def mapping(self, value, line: int, what: str, allowed: set, required: set = frozenset()) -> Optional[LMap]:
         if not isinstance(value, LMap):
             self.err(getattr(value, "line", line), f"{what} must be a mapping of keys to values",
-                     "Write it as 'key: value' lines indented under its name.")
+                     "Write it as 'key: value' lines indented under its name.", getattr(value, "path", None))
             return None
         for key in value:
             if key not in allowed:
                 hint = did_you_mean(key, allowed) or "Allowed keys: " + ", ".join(sorted(allowed)) + "."
-                self.err(value.line_of(key), f"unknown key '{key}' in {what}", hint)
+                self.err(value.line_of(key), f"unknown key '{key}' in {what}", hint, _at(value, key))
         for key in sorted(required):
             if value.get(key) is None:
-                self.err(value.line, f"{what} is missing '{key}'", f"Add a '{key}:' line.")
+                self.err(value.line, f"{what} is missing '{key}'", f"Add a '{key}:' line.", value.path)
         return value
 
     def text(self, m: LMap, key: str, what: str) -> Optional[str]:
@@ -93,14 +117,15 @@ class _Reader:
             return None
         if isinstance(v, bool):
             self.err(m.line_of(key), f"'{key}' in {what} must be text, not true/false",
-                     f"Quote the value: {key}: \"...\"")
+                     f"Quote the value: {key}: \"...\"", _at(m, key))
             return None
         if isinstance(v, int):
             s = LStr(str(v))
             s.line = m.line_of(key)
             return s
         if not isinstance(v, str):
-            self.err(m.line_of(key), f"'{key}' in {what} must be text", "Write a single value, not a list or mapping.")
+            self.err(m.line_of(key), f"'{key}' in {what} must be text", "Write a single value, not a list or mapping.",
+                     _at(m, key))
             return None
         return v
 
@@ -109,7 +134,7 @@ class _Reader:
         if v is not None and v not in choices:
             self.err(m.line_of(key), f"'{key}' in {what} is '{v}'",
                      (did_you_mean(v, choices) + " " if did_you_mean(v, choices) else "")
-                     + "Use one of: " + ", ".join(choices) + ".")
+                     + "Use one of: " + ", ".join(choices) + ".", _at(m, key))
             return None
         return v
 
@@ -119,7 +144,7 @@ class _Reader:
             return None
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             self.err(m.line_of(key), f"'{key}' in {what} must be a whole number from {lo} to {hi}",
-                     f"Write for example '{key}: 12'.")
+                     f"Write for example '{key}: 12'.", _at(m, key))
             return None
         return v
 
@@ -129,7 +154,7 @@ class _Reader:
             return False
         if not isinstance(v, bool):
             self.err(m.line_of(key), f"'{key}' in {what} must be true or false, not '{v}'",
-                     "YAML words like yes/no/on/off are read as text here: write true or false.")
+                     "YAML words like yes/no/on/off are read as text here: write true or false.", _at(m, key))
             return False
         return v
 
@@ -137,42 +162,47 @@ class _Reader:
         v = m.get(key)
         if v is None:
             return None
-        return self.date_value(v, m.line_of(key), f"'{key}' in {what}")
+        return self.date_value(v, m.line_of(key), f"'{key}' in {what}", _at(m, key))
 
-    def date_value(self, v, line: int, what: str) -> Optional[str]:
+    def date_value(self, v, line: int, what: str, path: Optional[tuple] = None) -> Optional[str]:
         s = str(v)
         try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+            if not DATE_RE.match(s):
                 raise ValueError
             dt.date.fromisoformat(s)
         except ValueError:
-            self.err(line, f"{what} is '{s[:40]}', which is not a date", "Write dates as YYYY-MM-DD, e.g. 2025-09-01.")
+            self.err(line, f"{what} is '{s[:40]}', which is not a date", "Write dates as YYYY-MM-DD, e.g. 2025-09-01.",
+                     path)
             return None
         if not YEARS[0] <= int(s[:4]) <= YEARS[1]:
             self.err(line, f"{what} is '{s}', outside the years {YEARS[0]} to {YEARS[1]}",
-                     "Check the year: policy dates fall in these years.")
+                     "Check the year: policy dates fall in these years.", path)
             return None
         return s
 
-    def ident(self, v, line: int, what: str) -> Optional[str]:
+    def ident(self, v, line: int, what: str, path: Optional[tuple] = None) -> Optional[str]:
         if not isinstance(v, str) or isinstance(v, bool):
             self.err(line, f"{what} must be an id (text), not {v!r}",
-                     "Ids are lower-case words joined by hyphens, e.g. email-etiquette.")
+                     "Ids are lower-case words joined by hyphens, e.g. email-etiquette.", path)
             return None
         if len(v) > MAX_ID or not ID_RE.match(v):
             self.err(line, f"{what} '{v[:80]}' is not a valid id",
                      f"Ids are lower-case letters and digits joined by single hyphens, starting with a "
-                     f"letter, at most {MAX_ID} characters (they become file names and anchors).")
+                     f"letter, at most {MAX_ID} characters (they become file names and anchors).", path)
             return None
         return v
 
-    def own_id(self, v, line: int, what: str) -> Optional[str]:
+    def key_id(self, m: LMap, key: str, what: str) -> Optional[str]:
+        """The id written under `key` of `m` (reported at that key), or None."""
+        return self.ident(m.get(key), m.line_of(key), what, _at(m, key))
+
+    def own_id(self, v, line: int, what: str, path: Optional[tuple] = None) -> Optional[str]:
         """The id of a policy or organisation: an id that is not the name of a file the build writes."""
-        i = self.ident(v, line, what)
+        i = self.ident(v, line, what, path)
         if i in RESERVED_IDS:
             self.err(line, f"{what} '{i}' is reserved: the build writes its own {i}.html",
                      "Choose another id (and rename the file to match): " + ", ".join(sorted(RESERVED_IDS))
-                     + " are reserved.")
+                     + " are reserved.", path)
             return None
         return i
 
@@ -182,7 +212,7 @@ class _Reader:
         if v is None:
             return None
         if not isinstance(v, LList):
-            self.err(line, message, hint)
+            self.err(line, message, hint, getattr(v, "path", None))
             return None
         return list(zip(v, v.item_lines))
 
@@ -191,13 +221,14 @@ class _Reader:
         if v is None:
             return []
         if not isinstance(v, LList):
-            self.err(m.line_of(key), f"'{key}' in {what} must be a list of ids", f"Write '{key}: [id-one, id-two]'.")
+            self.err(m.line_of(key), f"'{key}' in {what} must be a list of ids", f"Write '{key}: [id-one, id-two]'.",
+                     _at(m, key))
             return []
         out = []
-        for item, line in zip(v, v.item_lines):
-            i = self.ident(item, line, f"an id in '{key}'")
+        for n, (item, line) in enumerate(zip(v, v.item_lines)):
+            i = self.ident(item, line, f"an id in '{key}'", v.path + (n,))
             if i:
-                out.append((i, self.loc(line)))
+                out.append((i, self.loc(line, v.path + (n,))))
         return out
 
     def text_map(self, m: LMap, key: str, what: str, keys_are="ids") -> dict:
@@ -205,41 +236,44 @@ class _Reader:
         if v is None:
             return {}
         if not isinstance(v, LMap):
-            self.err(m.line_of(key), f"'{key}' in {what} must map ids to text", f"Write '{key}:' then 'some-id: text' lines.")
+            self.err(m.line_of(key), f"'{key}' in {what} must map ids to text", f"Write '{key}:' then 'some-id: text' lines.",
+                     _at(m, key))
             return {}
         out = {}
         for k, val in v.items():
             line = v.line_of(k)
-            if keys_are == "ids" and not self.ident(k, line, f"a key in '{key}'"):
+            if keys_are == "ids" and not self.ident(k, line, f"a key in '{key}'", v.path + (k,)):
                 continue
             if not isinstance(val, str) or isinstance(val, bool):
-                self.err(line, f"'{k}' in '{key}' must be text", "Write the text after the colon, or use '|' for a block.")
+                self.err(line, f"'{k}' in '{key}' must be text", "Write the text after the colon, or use '|' for a block.",
+                         v.path + (k,))
                 continue
-            out[k] = (val, self.loc(_text_line(v, k)))
+            out[k] = (val, self.loc(_text_line(v, k), v.path + (k,)))
         return out
 
     def variables(self, v, line: int, what: str) -> dict:
         if v is None:
             return {}
         if not isinstance(v, LMap):
-            self.err(line, f"'variables' in {what} must be a mapping", "Write 'variables:' then 'name: value' lines.")
+            self.err(line, f"'variables' in {what} must be a mapping", "Write 'variables:' then 'name: value' lines.",
+                     getattr(v, "path", None))
             return {}
         out = {}
         for name, val in v.items():
-            vline = v.line_of(name)
+            vline, vpath = v.line_of(name), v.path + (name,)
             if not VAR_RE.match(name):
                 self.err(vline, f"variable name '{name}' is not valid",
-                         "Variable names are lower-case letters, digits and underscores, starting with a letter.")
+                         "Variable names are lower-case letters, digits and underscores, starting with a letter.", vpath)
                 continue
             if isinstance(val, (LMap, LList)):
                 if not all(isinstance(x, (str, int)) for x in (val.values() if isinstance(val, LMap) else val)):
-                    self.err(vline, f"variable '{name}' may only hold text, or a list or mapping of text", "")
+                    self.err(vline, f"variable '{name}' may only hold text, or a list or mapping of text", "", vpath)
                     continue
                 val = dict(val) if isinstance(val, LMap) else list(val)
             elif val is None:
-                self.err(vline, f"variable '{name}' has no value", "Give it a value, or delete the line.")
+                self.err(vline, f"variable '{name}' has no value", "Give it a value, or delete the line.", vpath)
                 continue
-            out[name] = (val, self.loc(vline))
+            out[name] = (val, self.loc(vline, vpath))
         return out
 
 
@@ -375,7 +409,7 @@ def _top(r: _Reader, data, key: str) -> Optional[LMap]:
     if not isinstance(data, LMap) or set(data) != {key}:
         line = data.line if isinstance(data, (LMap, LList)) else 1
         r.err(line, f"the file must have a single top-level key '{key}:'",
-              f"Put everything under '{key}:' at the start of the file.")
+              f"Put everything under '{key}:' at the start of the file.", ())
         return None
     return data[key] if isinstance(data[key], LMap) else r.mapping(data[key], data.line_of(key), key, set())
 
@@ -392,20 +426,21 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
     what = {"section": "a section", "clause": "a clause", "appendix": "an appendix"}[kind]
     if isinstance(raw, LMap) and isinstance(raw.get("id"), str) and ID_RE.match(raw["id"]):
         what = f"{kind} '{raw['id']}'"
-    m = r.mapping(raw, line, what, APPENDIX_KEYS if kind == "appendix" else NODE_KEYS, {"id"})
+    m = r.mapping(raw, line, what, APPENDIX_KEYS if kind == "appendix" else NODE_KEYS, fmt.CLAUSE.required)
     if m is None:
         return None
-    nid = r.ident(m.get("id"), m.line_of("id"), f"the id of {what}") if m.get("id") is not None else None
+    nid = r.key_id(m, "id", f"the id of {what}") if m.get("id") is not None else None
     if nid is None:
         return None
     what = f"{kind} '{nid}'"
-    node = Node(id=nid, kind=kind, loc=r.loc(m.line))
-    node.provenance = Provenance(loc=r.loc(m.line_of("text") if "text" in m else m.line))
+    text_path = _at(m, "text") if "text" in m else m.path
+    node = Node(id=nid, kind=kind, loc=r.loc(m.line, m.path))
+    node.provenance = Provenance(loc=r.loc(m.line_of("text") if "text" in m else m.line, text_path))
     node.title = r.text(m, "title", what)
     if kind == "section" and not node.title:
-        r.err(m.line, f"{what} has no title", "Add a 'title:' line: sections are headings.")
+        r.err(m.line, f"{what} has no title", "Add a 'title:' line: sections are headings.", m.path)
     node.text = r.text(m, "text", what)
-    node.text_loc = r.loc(_text_line(m, "text"))
+    node.text_loc = r.loc(_text_line(m, "text"), text_path)
     node.guidance = r.text(m, "guidance", what)
     node.slot = r.flag(m, "slot", what)
     node.locked = r.flag(m, "locked", what)
@@ -419,21 +454,24 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
         default = r.text(m, "default_variant", what)
         if default is None:
             r.err(m.line_of("variants"), f"{what} has variants but no 'default_variant'",
-                  "Add 'default_variant:' naming the variant used when a layer does not choose.")
+                  "Add 'default_variant:' naming the variant used when a layer does not choose.", _at(m, "variants"))
         elif default not in node.variants:
             r.err(m.line_of("default_variant"), f"default_variant '{default}' is not one of the variants of {what}",
-                  did_you_mean(default, node.variants) or "Use one of: " + ", ".join(node.variants) + ".")
+                  did_you_mean(default, node.variants) or "Use one of: " + ", ".join(node.variants) + ".",
+                  _at(m, "default_variant"))
         else:
             node.variant = default
         if node.text is not None:
             r.err(m.line_of("text"), f"{what} has both 'text' and 'variants'",
-                  "Put each wording under 'variants:' and delete 'text:'.")
+                  "Put each wording under 'variants:' and delete 'text:'.", _at(m, "text"))
     elif "default_variant" in m:
-        r.err(m.line_of("default_variant"), f"{what} has 'default_variant' but no 'variants'", "Delete the line or add variants.")
+        r.err(m.line_of("default_variant"), f"{what} has 'default_variant' but no 'variants'", "Delete the line or add variants.",
+              _at(m, "default_variant"))
     children = m.get("clauses")
     if children is not None:
         if not isinstance(children, LList):
-            r.err(m.line_of("clauses"), f"'clauses' in {what} must be a list", "Start each clause with '- id: ...'.")
+            r.err(m.line_of("clauses"), f"'clauses' in {what} must be a list", "Start each clause with '- id: ...'.",
+                  _at(m, "clauses"))
         else:
             for item, iline in zip(children, children.item_lines):
                 child = _node(r, item, iline, "clause", library, in_library)
@@ -443,7 +481,7 @@ def _node(r: _Reader, raw, line: int, kind: str, library: Optional[Library], in_
         node.form = _form(r, m.get("form"), m.line_of("form"), what)
     if node.text is None and not node.variants and not node.children and not node.slot and not node.generated \
             and not node.form and kind != "section":
-        r.err(m.line, f"{what} has no text", "Add 'text:', 'variants:' or sub-clauses, or mark it 'slot: true'.")
+        r.err(m.line, f"{what} has no text", "Add 'text:', 'variants:' or sub-clauses, or mark it 'slot: true'.", m.path)
     return node
 
 
@@ -451,14 +489,14 @@ def _part(r: _Reader, raw: LMap, library: Optional[Library]) -> Optional[Node]:
     """A part: a titled group of sections with its own appendices, written as an item of a
     policy's `sections:` list that starts with `part: <id>`. Its node's children are its sections,
     then its appendices."""
-    pid = r.ident(raw.get("part"), raw.line_of("part"), "the id of a part")
+    pid = r.key_id(raw, "part", "the id of a part")
     what = f"part '{pid}'" if pid else "a part"
-    m = r.mapping(raw, raw.line, what, PART_KEYS, {"title", "sections"})
+    m = r.mapping(raw, raw.line, what, PART_KEYS, fmt.PART.required)
     if m is None or pid is None:
         return None
-    node = Node(id=pid, kind="part", loc=r.loc(m.line), title=r.text(m, "title", what),
+    node = Node(id=pid, kind="part", loc=r.loc(m.line, m.path), title=r.text(m, "title", what),
                 guidance=r.text(m, "guidance", what), optional=r.choice(m, "optional", what, OPTIONAL_VALUES))
-    node.provenance = Provenance(loc=r.loc(m.line))
+    node.provenance = Provenance(loc=r.loc(m.line, m.path))
     node.enabled = node.optional != "default-off"
     for key, kind in (("sections", "section"), ("appendices", "appendix")):
         for item, line in r.items(m.get(key), m.line_of(key), f"'{key}' in {what} must be a list",
@@ -467,7 +505,8 @@ def _part(r: _Reader, raw: LMap, library: Optional[Library]) -> Optional[Node]:
             if child:
                 node.children.append(child)
     if m.get("sections") is not None and not any(c.kind == "section" for c in node.children):
-        r.err(m.line_of("sections"), f"{what} has no sections", "Give it at least one section, or delete the part.")
+        r.err(m.line_of("sections"), f"{what} has no sections", "Give it at least one section, or delete the part.",
+              _at(m, "sections"))
     return node
 
 
@@ -476,15 +515,14 @@ def _misplaced_part(r: _Reader, raw: LMap, kind: str) -> None:
              "appendix": "among appendices"}[kind]
     r.err(raw.line_of("part"), f"a part cannot go {where}",
           "Parts group sections: write '- part: ...' only as an item of a policy's own 'sections:' list "
-          "(before, between or after its sections); a section is written '- id: ...'.")
+          "(before, between or after its sections); a section is written '- id: ...'.", raw.path)
 # A form item is named by its kind's key, which holds its label (or its choices, or its rows);
 # the other keys it may have:
-FORM_ITEMS = {"field": {"lines"}, "signature": {"date"}, "tick": set(), "choices": {"label"},
-              "table": {"columns", "lines"}}
+FORM_ITEMS = fmt.FORM_ITEMS
 FORM_EXAMPLE = ("form:\n  - field: Full name\n  - field: Reasons\n    lines: 4\n  - tick: I have read this policy\n"
                 "  - choices: [Approved, Not approved]\n  - table: [Name, Job title]\n  - signature: Signed")
-MAX_LABEL = 300  # characters in a form label
-MAX_COLUMNS = 6  # entry columns of a form table
+MAX_LABEL = fmt.MAX_LABEL
+MAX_COLUMNS = fmt.MAX_COLUMNS
 
 
 def _form(r: _Reader, v, line: int, what: str) -> tuple:
@@ -496,7 +534,7 @@ def _form(r: _Reader, v, line: int, what: str) -> tuple:
     if not pairs:
         r.err(line, f"'form' in {what} is empty", "Add form items, or delete the 'form:' line.")
     out = []
-    for item, iline in pairs:
+    for n, (item, iline) in enumerate(pairs):
         kinds = [k for k in FORM_ITEMS if isinstance(item, LMap) and k in item]
         if len(kinds) != 1:
             keys = list(item) if isinstance(item, LMap) else []
@@ -504,7 +542,7 @@ def _form(r: _Reader, v, line: int, what: str) -> tuple:
             r.err(iline, f"a form item in {what} needs exactly one of " + ", ".join(FORM_ITEMS)
                   + (f" (it has {' and '.join(kinds)})" if kinds else ""),
                   (guess + " " if guess else "") + "Start each item with its kind, e.g. '- field: Full name' or "
-                  "'- tick: I agree'.")
+                  "'- tick: I agree'.", _at(v, n))
             continue
         kind = kinds[0]
         item_what = f"a '{kind}' item of the form"
@@ -524,7 +562,7 @@ def _form(r: _Reader, v, line: int, what: str) -> tuple:
                 date = "Date"
         columns = _form_labels(r, m, "columns", item_what, 1, MAX_COLUMNS) if "columns" in m else ()
         lines = r.integer(m, "lines", item_what, *FORM_LINES) or 1
-        out.append(FormItem(kind, label, r.loc(iline), lines=lines, options=options, columns=columns, date=date))
+        out.append(FormItem(kind, label, r.loc(iline, _at(v, n)), lines=lines, options=options, columns=columns, date=date))
     return tuple(out)
 
 
@@ -533,24 +571,25 @@ def _form_label(r: _Reader, m: LMap, key: str, what: str, required: bool = False
     if m.get(key) is None:
         if required:
             r.err(m.line_of(key), f"'{key}' in {what} has no text",
-                  f"Write what the form asks for after '{key}:', e.g. '{key}: Full name'.")
+                  f"Write what the form asks for after '{key}:', e.g. '{key}: Full name'.", _at(m, key))
         return None
     text = r.text(m, key, what)
     if text is None:
         return None
-    return _checked_label(r, text, m.line_of(key), f"'{key}' in {what}")
+    return _checked_label(r, text, m.line_of(key), f"'{key}' in {what}", _at(m, key))
 
 
-def _checked_label(r: _Reader, text: str, line: int, what: str) -> Optional[str]:
+def _checked_label(r: _Reader, text: str, line: int, what: str, path: Optional[tuple]) -> Optional[str]:
     if not text.strip():
-        r.err(line, f"{what} is empty", "Write the label, e.g. 'Full name', or delete the item.")
+        r.err(line, f"{what} is empty", "Write the label, e.g. 'Full name', or delete the item.", path)
         return None
     if "\n" in text.strip():
-        r.err(line, f"{what} must be one line", "A label is a short line; put longer wording in the clause's text.")
+        r.err(line, f"{what} must be one line", "A label is a short line; put longer wording in the clause's text.",
+              path)
         return None
     if len(text) > MAX_LABEL:
         r.err(line, f"{what} is {len(text)} characters long", f"Keep a label under {MAX_LABEL} characters; put "
-              "longer wording in the clause's text.")
+              "longer wording in the clause's text.", path)
         return None
     return text.strip()
 
@@ -562,13 +601,15 @@ def _form_labels(r: _Reader, m: LMap, key: str, what: str, least: int, most: int
     if m.get(key) is not None and isinstance(m.get(key), LList) and not least <= len(pairs) <= most:
         hint = ("For a single statement to tick, write '- tick: ...'." if key == "choices" and len(pairs) == 1
                 else f"Give from {least} to {most}.")
-        r.err(m.line_of(key), f"'{key}' in {what} has {len(pairs)} label{'s' * (len(pairs) != 1)}", hint)
+        r.err(m.line_of(key), f"'{key}' in {what} has {len(pairs)} label{'s' * (len(pairs) != 1)}", hint,
+              _at(m, key))
     out = []
-    for value, iline in pairs:
+    for n, (value, iline) in enumerate(pairs):
         if not isinstance(value, (str, int)) or isinstance(value, bool):
-            r.err(iline, f"an item of '{key}' in {what} must be text", "Write the label as plain text.")
+            r.err(iline, f"an item of '{key}' in {what} must be text", "Write the label as plain text.",
+                  _at(m.get(key), n))
             continue
-        label = _checked_label(r, str(value), iline, f"an item of '{key}' in {what}")
+        label = _checked_label(r, str(value), iline, f"an item of '{key}' in {what}", _at(m.get(key), n))
         if label is not None:
             out.append(label)
     return tuple(out)
@@ -586,11 +627,12 @@ def _include(r: _Reader, raw: LMap, kind: str, library: Optional[Library], in_li
     for key in raw:
         if key != "include":
             r.err(raw.line_of(key), f"'{key}' cannot go beside 'include'",
-                  "An include copies a library item as it is; change it in the library or with a layer.")
+                  "An include copies a library item as it is; change it in the library or with a layer.", _at(raw, key))
     if in_library or library is None:
-        r.err(raw.line, "'include' cannot be used inside the library", "Write the clause out in the library.")
+        r.err(raw.line, "'include' cannot be used inside the library", "Write the clause out in the library.",
+              _at(raw, "include"))
         return None
-    ref = r.ident(raw.get("include"), raw.line_of("include"), "'include'")
+    ref = r.key_id(raw, "include", "'include'")
     if ref is None:
         return None
     pool = library.sections if kind == "section" else library.clauses
@@ -601,7 +643,7 @@ def _include(r: _Reader, raw: LMap, kind: str, library: Optional[Library], in_li
             hint = f"'{ref}' is a library {'clause' if kind == 'section' else 'section'}; include it where a " \
                    f"{'clause' if kind == 'section' else 'section'} goes."
         r.err(raw.line_of("include"), f"there is no library {kind} '{ref}'",
-              hint or "Library items are defined in policy_src/library/*.yaml.")
+              hint or "Library items are defined in policy_src/library/*.yaml.", _at(raw, "include"))
         return None
     return pool[ref].clone()
 
@@ -609,15 +651,15 @@ def _include(r: _Reader, raw: LMap, kind: str, library: Optional[Library], in_li
 def _load_library(path: Path, root: Path, library: Library, report: Report) -> None:
     rel, data = _read(path, root, report, "A library file holds shared sections under 'library:'; delete the "
                       "file if it is not needed.")
-    r = _Reader(rel, report)
+    r = _Reader(rel, report, data)
     lib = _top(r, data, "library") if data is not None else None
     if lib is None:
         return
-    r.mapping(lib, lib.line, "library", {"variables", "sections", "clauses"})
+    r.mapping(lib, lib.line, "library", fmt.LIBRARY.keys)
     for name, val in r.variables(lib.get("variables"), lib.line_of("variables"), "the library").items():
         if name in library.variables:
             r.err(val[1].line, f"variable '{name}' is already given a default at {library.variables[name][1]}",
-                  "Keep one default per variable.")
+                  "Keep one default per variable.", val[1].path)
         library.variables[name] = val
     for key, kind in (("sections", "section"), ("clauses", "clause")):
         items = lib.get(key)
@@ -641,7 +683,7 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'changes' in {what} must be a list",
                                "Start each change with '- date: YYYY-MM-DD'.") or ():
-        m = r.mapping(item, iline, "a change", CHANGE_KEYS, {"date", "summary"})
+        m = r.mapping(item, iline, "a change", CHANGE_KEYS, fmt.CHANGE.required)
         if m is None:
             continue
         date = r.date(m, "date", "a change")
@@ -661,20 +703,19 @@ def _changes(r: _Reader, v, line: int, what: str, layer: str) -> list:
 def _load_policy(path: Path, root: Path, library: Library, report: Report) -> Optional[Policy]:
     rel, data = _read(path, root, report, "A policy file holds one policy under 'policy:'; delete the file "
                       "if it is not needed.")
-    r = _Reader(rel, report)
+    r = _Reader(rel, report, data)
     p = _top(r, data, "policy") if data is not None else None
     if p is None:
         return None
-    req = {"id", "title", "reference", "kind", "version", "review_cycle_months", "owner", "sections"}
-    r.mapping(p, p.line, "the policy", POLICY_KEYS, req)
-    pid = r.own_id(p.get("id"), p.line_of("id"), "the policy id") if p.get("id") is not None else None
+    r.mapping(p, p.line, "the policy", POLICY_KEYS, fmt.POLICY.required)
+    pid = r.own_id(p.get("id"), p.line_of("id"), "the policy id", _at(p, "id")) if p.get("id") is not None else None
     if pid is None:
         return None
     if path.stem != pid:
         r.err(p.line_of("id"), f"policy id '{pid}' does not match the file name '{path.name}'",
-              f"Rename the file to {pid}.yaml or change the id.")
+              f"Rename the file to {pid}.yaml or change the id.", _at(p, "id"))
     what = f"policy '{pid}'"
-    policy = Policy(id=pid, file=rel, loc=r.loc(p.line), title=r.text(p, "title", what) or pid,
+    policy = Policy(id=pid, file=rel, loc=r.loc(p.line, p.path), title=r.text(p, "title", what) or pid,
                     reference=r.text(p, "reference", what) or "", kind=r.choice(p, "kind", what, DOC_KINDS) or "policy",
                     version=r.text(p, "version", what) or "",
                     review_cycle_months=r.integer(p, "review_cycle_months", what) or 12,
@@ -701,7 +742,8 @@ def _load_policy(path: Path, root: Path, library: Library, report: Report) -> Op
         if node.id in seen:
             r.err(node.loc.line if node.loc.file == rel else p.line,
                   f"id '{node.id}' is used twice in {what} (at {seen[node.id]} and {node.loc})",
-                  "Every section and clause needs its own id: rename one (an include may bring in a copy).")
+                  "Every section and clause needs its own id: rename one (an include may bring in a copy).",
+                  node.loc.path + ("id",) if node.loc.file == rel and node.loc.path else p.path)
         seen[node.id] = node.loc
     return policy
 
@@ -720,7 +762,8 @@ def _adoption(r: _Reader, v, line: int, what: str) -> dict:
         elif key == "chairs":
             val = m[key]
             if not isinstance(val, LList) or not all(isinstance(x, str) for x in val):
-                r.err(m.line_of(key), "'chairs' must be a list of names", "Write 'chairs: [First Name, Second Name]'.")
+                r.err(m.line_of(key), "'chairs' must be a list of names", "Write 'chairs: [First Name, Second Name]'.",
+                      _at(m, key))
                 continue
             val = list(val)
         elif key in ADOPTION_TEXT:
@@ -738,10 +781,10 @@ def _cover(r: _Reader, v, line: int, what: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'cover' in {what} must be a list",
                                "Start each cover row with '- label: ...'.") or ():
-        m = r.mapping(item, iline, "a cover row", COVER_KEYS, {"label"})
+        m = r.mapping(item, iline, "a cover row", COVER_KEYS, fmt.COVER_ROW.required)
         if m is None or m.get("label") is None:
             continue
-        edit = {"label": r.text(m, "label", "a cover row") or "", "loc": r.loc(m.line),
+        edit = {"label": r.text(m, "label", "a cover row") or "", "loc": r.loc(m.line, m.path),
                 "remove": r.flag(m, "remove", "a cover row")}
         for key in ("value", "relabel", "before", "after"):
             val = r.text(m, key, "a cover row")
@@ -751,13 +794,13 @@ def _cover(r: _Reader, v, line: int, what: str) -> list:
         if place is not None:
             edit["place"] = place
         if "value" in edit:
-            edit["value_loc"] = r.loc(_text_line(m, "value"))
+            edit["value_loc"] = r.loc(_text_line(m, "value"), _at(m, "value"))
         if edit["remove"] and len([k for k in m if k != "label"]) > 1:
             r.err(m.line_of("remove"), "a cover row that is removed takes no other keys",
-                  "Keep 'label:' and 'remove: true' only.")
+                  "Keep 'label:' and 'remove: true' only.", _at(m, "remove"))
         if "before" in edit and "after" in edit:
             r.err(m.line_of("after"), "a cover row goes either 'before' or 'after' another row, not both",
-                  "Delete one of the two lines.")
+                  "Delete one of the two lines.", _at(m, "after"))
         out.append(edit)
     return out
 
@@ -767,7 +810,7 @@ def _running(r: _Reader, v, line: int, what: str) -> dict:
     m = r.mapping(v, line, f"'running' in {what}", RUNNING_KEYS) if v is not None else None
     if m is None:
         return {}
-    return {k: (val, r.loc(m.line_of(k))) for k in sorted(RUNNING_KEYS)
+    return {k: (val, r.loc(m.line_of(k), _at(m, k))) for k in sorted(RUNNING_KEYS)
             if (val := r.text(m, k, f"'running' in {what}")) is not None}
 
 
@@ -776,7 +819,7 @@ def _history_options(r: _Reader, v, line: int, what: str) -> dict:
     m = r.mapping(v, line, f"'history' in {what}", HISTORY_KEYS) if v is not None else None
     if m is None:
         return {}
-    return {k: (val, r.loc(m.line_of(k))) for k, choices in (("place", HISTORY_PLACES), ("include", HISTORY_INCLUDES))
+    return {k: (val, r.loc(m.line_of(k), _at(m, k))) for k, choices in (("place", HISTORY_PLACES), ("include", HISTORY_INCLUDES))
             if (val := r.choice(m, k, f"'history' in {what}", choices)) is not None}
 
 
@@ -786,7 +829,7 @@ def _approvals(r: _Reader, v, line: int, what: str) -> Optional[list]:
         return None
     out = []
     for item, iline in pairs:
-        m = r.mapping(item, iline, "an approval", {"label", "name", "date"}, {"label"})
+        m = r.mapping(item, iline, "an approval", fmt.APPROVAL.keys, fmt.APPROVAL.required)
         if m is not None:
             out.append((r.text(m, "label", "an approval") or "", r.text(m, "name", "an approval") or "",
                         r.date(m, "date", "an approval") or ""))
@@ -808,31 +851,32 @@ def _history(r: _Reader, v, line: int, what: str) -> Optional[list]:
                     "Write 'review_history: [2018-09-01, 2024-09-01]'.")
     if pairs is None:
         return None
-    return [d for d in (r.date_value(x, ln, "a review_history date") for x, ln in pairs) if d]
+    return [d for d in (r.date_value(x, ln, "a review_history date", _at(v, i)) for i, (x, ln) in enumerate(pairs))
+            if d]
 
 
-def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLayer:
-    layer = PolicyLayer(loc=r.loc(line))
+def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str, path: Optional[tuple] = None) -> PolicyLayer:
+    layer = PolicyLayer(loc=r.loc(line, path))
     if v is None:
         return layer
     m = r.mapping(v, line, what, LAYER_KEYS)
     if m is None:
         return layer
-    layer.loc = r.loc(m.line)
+    layer.loc = r.loc(m.line, m.path)
     for key in sorted(POLICY_FIELDS):  # sorted: a set's order changes with the hash seed
         if key == "kind":
             val = r.choice(m, key, what, DOC_KINDS)
         elif key == "numbering":  # checked against the schemes of the organisation's chain in _check_numbering
-            val = r.ident(m[key], m.line_of(key), f"'numbering' in {what}") if m.get(key) is not None else None
+            val = r.key_id(m, key, f"'numbering' in {what}") if m.get(key) is not None else None
         else:
             val = r.text(m, key, what)
         if val is not None:
-            layer.fields[key] = (val, r.loc(_text_line(m, key)))
+            layer.fields[key] = (val, r.loc(_text_line(m, key), _at(m, key)))
     layer.adoption = _adoption(r, m.get("adoption"), m.line_of("adoption"), what)
     layer.cover = _cover(r, m.get("cover"), m.line_of("cover"), what)
     layer.running = _running(r, m.get("running"), m.line_of("running"), what)
     layer.history = _history_options(r, m.get("history"), m.line_of("history"), what)
-    layer.adoption_loc = r.loc(m.line_of("adoption")) if m.get("adoption") is not None else None
+    layer.adoption_loc = r.loc(m.line_of("adoption"), _at(m, "adoption")) if m.get("adoption") is not None else None
     layer.approvals = _approvals(r, m.get("approvals"), m.line_of("approvals"), what)
     layer.review = _review(r, m.get("review"), m.line_of("review"), what)
     layer.review_history = _history(r, m.get("review_history"), m.line_of("review_history"), what)
@@ -849,30 +893,30 @@ def _policy_layer(r: _Reader, v, line: int, what: str, org_id: str) -> PolicyLay
                   "Start each insertion with '- after: some-id' (or before:).")
         else:
             for item, iline in zip(ins, ins.item_lines):
-                im = r.mapping(item, iline, "an insertion", {"before", "after", "clause", "section", "appendix"})
+                im = r.mapping(item, iline, "an insertion", fmt.INSERT.keys)
                 if im is None:
                     continue
                 wheres = [k for k in ("before", "after") if k in im]
                 kinds = [k for k in ("clause", "section", "appendix") if k in im]
                 if len(wheres) != 1 or len(kinds) != 1:
                     r.err(iline, "an insertion needs exactly one of before/after and one of clause/section/appendix",
-                          "Write e.g. '- after: email-etiquette' and 'clause: {id: ..., text: ...}'.")
+                          "Write e.g. '- after: email-etiquette' and 'clause: {id: ..., text: ...}'.", im.path)
                     continue
-                anchor = r.ident(im[wheres[0]], im.line_of(wheres[0]), f"'{wheres[0]}'")
+                anchor = r.key_id(im, wheres[0], f"'{wheres[0]}'")
                 node = _node(r, im[kinds[0]], im.line_of(kinds[0]), kinds[0], None, in_library=True)
                 if anchor and node:
                     node.provenance = Provenance(layer=org_id, loc=node.text_loc, action="insert", outside_slots=True,
-                                                 edits=[(org_id, "insert", r.loc(iline))])
+                                                 edits=[(org_id, "insert", r.loc(iline, im.path))])
                     for child in node.walk():
                         child.provenance = Provenance(layer=org_id, loc=child.text_loc, action="insert",
-                                                      outside_slots=True, edits=[(org_id, "insert", r.loc(iline))])
-                    layer.insert.append(Insert(where=wheres[0], anchor=anchor, node=node, loc=r.loc(iline)))
+                                                      outside_slots=True, edits=[(org_id, "insert", r.loc(iline, im.path))])
+                    layer.insert.append(Insert(where=wheres[0], anchor=anchor, node=node, loc=r.loc(iline, im.path)))
     layer.move = _moves(r, m.get("move"), m.line_of("move"), what)
     layer.changes = _changes(r, m.get("changes"), m.line_of("changes"), what, org_id)
     return layer
 
 
-MOVE_PLACES = ("before", "after", "into")
+MOVE_PLACES = fmt.MOVE_PLACES
 
 
 def _moves(r: _Reader, v, line: int, what: str) -> list:
@@ -880,19 +924,19 @@ def _moves(r: _Reader, v, line: int, what: str) -> list:
     out = []
     for item, iline in r.items(v, line, f"'move' in {what} must be a list",
                                "Start each move with '- id: clause-id' and add 'after: other-id' (or before:, into:).") or ():
-        m = r.mapping(item, iline, "a move", {"id", *MOVE_PLACES}, {"id"})
+        m = r.mapping(item, iline, "a move", fmt.MOVE.keys, fmt.MOVE.required)
         if m is None or m.get("id") is None:
             continue
         wheres = [k for k in MOVE_PLACES if k in m]
         if len(wheres) != 1:
             r.err(m.line, "a move needs exactly one of before, after or into",
                   "Write e.g. '- id: staff-photos' and 'after: images-consent' (or 'into: some-section' to "
-                  "make it that section's last clause).")
+                  "make it that section's last clause).", m.path)
             continue
-        cid = r.ident(m["id"], m.line_of("id"), "the id in a move")
-        anchor = r.ident(m[wheres[0]], m.line_of(wheres[0]), f"'{wheres[0]}' in a move")
+        cid = r.key_id(m, "id", "the id in a move")
+        anchor = r.key_id(m, wheres[0], f"'{wheres[0]}' in a move")
         if cid and anchor:
-            out.append(Move(id=cid, where=wheres[0], anchor=anchor, loc=r.loc(m.line)))
+            out.append(Move(id=cid, where=wheres[0], anchor=anchor, loc=r.loc(m.line, m.path)))
     return out
 
 
@@ -901,34 +945,34 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report, own: list 
     may layer is checked, once every organisation is read, by _check_own_policies)."""
     rel, data = _read(path, root, report, "An organisation's file starts with 'organisation:' and its id, name "
                       "and kind; delete the file if the organisation is gone.")
-    r = _Reader(rel, report)
+    r = _Reader(rel, report, data)
     o = _top(r, data, "organisation") if data is not None else None
     if o is None:
         return None
-    r.mapping(o, o.line, "the organisation", ORG_KEYS, {"id", "name", "kind"})
-    oid = r.own_id(o.get("id"), o.line_of("id"), "the organisation id") if o.get("id") is not None else None
+    r.mapping(o, o.line, "the organisation", ORG_KEYS, fmt.ORGANISATION.required)
+    oid = r.own_id(o.get("id"), o.line_of("id"), "the organisation id", _at(o, "id")) if o.get("id") is not None else None
     if oid is None:
         return None
     if path.stem != oid:
         r.err(o.line_of("id"), f"organisation id '{oid}' does not match the file name '{path.name}'",
-              f"Rename the file to {oid}.yaml or change the id.")
+              f"Rename the file to {oid}.yaml or change the id.", _at(o, "id"))
     if oid in SCHOOLS_FOLDERS:
         r.err(o.line_of("id"), f"the organisation id '{oid}' is reserved: schools/{oid}/ holds "
               f"{SCHOOLS_FOLDERS[oid]}, and schools/<organisation-id>/ an organisation's own policies",
               "Choose another id (and rename the file to match): " + ", ".join(sorted(SCHOOLS_FOLDERS))
-              + " are reserved.")
+              + " are reserved.", _at(o, "id"))
         return None
     what = f"organisation '{oid}'"
     org = Organisation(id=oid, name=_name(r, o, what) or oid, kind=r.choice(o, "kind", what, ORG_KINDS) or "school",
-                       file=rel, loc=r.loc(o.line), name_loc=r.loc(o.line_of("name")))
+                       file=rel, loc=r.loc(o.line, o.path), name_loc=r.loc(o.line_of("name"), _at(o, "name")))
     if o.get("extends") is not None:
-        org.extends = r.ident(o["extends"], o.line_of("extends"), "'extends'")
-        org.extends_loc = r.loc(o.line_of("extends"))
+        org.extends = r.key_id(o, "extends", "'extends'")
+        org.extends_loc = r.loc(o.line_of("extends"), _at(o, "extends"))
     if o.get("numbering_schemes") is not None:
         org.numbering_schemes = numbering.read_schemes(r, o["numbering_schemes"], o.line_of("numbering_schemes"), what)
     if o.get("numbering") is not None:  # checked against the chain's schemes in _check_numbering
-        org.numbering = r.ident(o["numbering"], o.line_of("numbering"), f"'numbering' in {what}")
-        org.numbering_loc = r.loc(o.line_of("numbering"))
+        org.numbering = r.key_id(o, "numbering", f"'numbering' in {what}")
+        org.numbering_loc = r.loc(o.line_of("numbering"), _at(o, "numbering"))
     org.variables = r.variables(o.get("variables"), o.line_of("variables"), what)
     org.model_revision = r.text(o, "model_revision", what)
     b = o.get("branding")
@@ -940,18 +984,19 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report, own: list 
             if val is None:
                 continue
             if key in ("colour", "accent") and not COLOUR_RE.match(val):
-                r.err(b.line_of(key), f"branding {key} '{val}' is not a colour", "Write colours as #rrggbb, e.g. \"#1d4f91\" (quoted).")
+                r.err(b.line_of(key), f"branding {key} '{val}' is not a colour", "Write colours as #rrggbb, e.g. \"#1d4f91\" (quoted).",
+                      _at(b, key))
                 continue
             if key in ("logo", "templates"):
                 val = _asset(r, b.line_of(key), key, val, root, oid)
                 if val is None:
                     continue
-            org.branding[key] = (val, r.loc(b.line_of(key)))
+            org.branding[key] = (val, r.loc(b.line_of(key), _at(b, key)))
     org.adoption = _adoption(r, o.get("adoption"), o.line_of("adoption"), what)
     org.cover = _cover(r, o.get("cover"), o.line_of("cover"), what)
     org.running = _running(r, o.get("running"), o.line_of("running"), what)
     org.history = _history_options(r, o.get("history"), o.line_of("history"), what)
-    org.adoption_loc = r.loc(o.line_of("adoption")) if o.get("adoption") is not None else None
+    org.adoption_loc = r.loc(o.line_of("adoption"), _at(o, "adoption")) if o.get("adoption") is not None else None
     org.approvals = _approvals(r, o.get("approvals"), o.line_of("approvals"), what)
     org.review = _review(r, o.get("review"), o.line_of("review"), what)
     org.review_history = _history(r, o.get("review_history"), o.line_of("review_history"), what)
@@ -960,13 +1005,13 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report, own: list 
     for sid, (_, loc) in org.fill.items():
         if sid not in slots:
             r.err(loc.line, f"'{sid}' is not a customisable slot of any policy, so it cannot be filled",
-                  did_you_mean(sid, slots) or "Slots are the clauses marked 'slot: true' in policy_src/.")
+                  did_you_mean(sid, slots) or "Slots are the clauses marked 'slot: true' in policy_src/.", loc.path)
     _choices_everywhere(r, o, org, {**policies, **{f"{p.org}/{p.id}": p for p in own}}, what)  # own policies too
     pols = o.get("policies")
     if pols is not None:
         if not isinstance(pols, LMap):
             r.err(o.line_of("policies"), f"'policies' in {what} must map policy ids to their settings",
-                  "Write 'policies:' then 'social-media: {}' (or its settings) on the next lines.")
+                  "Write 'policies:' then 'social-media: {}' (or its settings) on the next lines.", _at(o, "policies"))
         else:
             known = set(policies) | {p.id for p in own}
             for pid, val in pols.items():
@@ -974,10 +1019,10 @@ def _load_org(path: Path, root: Path, policies: dict, report: Report, own: list 
                 if pid not in known:
                     r.err(line, f"{what} publishes unknown policy '{pid}'",
                           did_you_mean(pid, known) or "Policies are the files in policy_src/, and an "
-                          "organisation's own policies are the files in schools/<organisation-id>/.")
+                          "organisation's own policies are the files in schools/<organisation-id>/.", _at(pols, pid))
                     continue
-                org.policies[pid] = _policy_layer(r, val, line, f"policy '{pid}' of {what}", oid)
-                org.policy_locs[pid] = r.loc(line)
+                org.policies[pid] = _policy_layer(r, val, line, f"policy '{pid}' of {what}", oid, _at(pols, pid))
+                org.policy_locs[pid] = r.loc(line, _at(pols, pid))
     return org
 
 
@@ -994,17 +1039,17 @@ def _choices_everywhere(r: _Reader, o: LMap, org: Organisation, policies: dict, 
         if node is None or not node.variants:
             choices = [i for i, n in nodes.items() if n.variants]
             r.err(loc.line, f"'{cid}' is not a clause with variants in any policy",
-                  did_you_mean(cid, choices) or "Only clauses with 'variants:' in policy_src/ offer a choice.")
+                  did_you_mean(cid, choices) or "Only clauses with 'variants:' in policy_src/ offer a choice.", loc.path)
         elif name not in node.variants:
             r.err(loc.line, f"'{cid}' has no variant '{name}'",
-                  did_you_mean(name, node.variants) or "Its variants: " + ", ".join(node.variants) + ".")
+                  did_you_mean(name, node.variants) or "Its variants: " + ", ".join(node.variants) + ".", loc.path)
     for key in ("enable", "disable"):
         setattr(org, key, r.id_list(o, key, what))
         for cid, loc in getattr(org, key):
             if cid not in nodes or not nodes[cid].optional:
                 optional = [i for i, n in nodes.items() if n.optional]
                 r.err(loc.line, f"'{cid}' is not an optional clause of any policy, so it cannot be {key}d",
-                      did_you_mean(cid, optional) or "Only clauses marked 'optional' can be switched on or off.")
+                      did_you_mean(cid, optional) or "Only clauses marked 'optional' can be switched on or off.", loc.path)
 
 
 # ---- an organisation's own policies ---------------------------------------------------------
@@ -1086,7 +1131,7 @@ def _name(r: _Reader, o: LMap, what: str) -> Optional[str]:
     name = r.text(o, "name", what)
     if name is None:
         return None
-    line = o.line_of("name")
+    line = o.line_of("name")  # messages at this line take the path of the name (_Reader.path_at)
     if len(name) > MAX_NAME:
         r.err(line, f"the name of {what} is {len(name):,} characters long", f"Names are at most {MAX_NAME} "
               "characters: write the organisation's name as it appears on its letterhead.")

@@ -95,7 +95,7 @@ _PLAIN: dict = {}  # rendered text -> its blocks, for texts whose blocks depend 
 
 
 def _line(loc: Loc, tok) -> Loc:
-    return Loc(loc.file, loc.line + (tok.map[0] if tok.map else 0)) if loc.line else loc
+    return Loc(loc.file, loc.line + (tok.map[0] if tok.map else 0), loc.path) if loc.line else loc
 
 
 def _blocks(tokens, i: int, end: int, loc: Loc, report: Report, xref, depth: int):
@@ -113,7 +113,7 @@ def _blocks(tokens, i: int, end: int, loc: Loc, report: Report, xref, depth: int
                 out.append(Form((WRITING_LINE,)))
             i += 1
         elif t == "hr" or (t == "heading_open" and tok.markup[:1] in ("-", "=")):
-            _rule(tok, _line(loc, tok) if t == "hr" else Loc(loc.file, loc.line + tok.map[1] - 1) if loc.line
+            _rule(tok, _line(loc, tok) if t == "hr" else Loc(loc.file, loc.line + tok.map[1] - 1, loc.path) if loc.line
                   else loc, report)
             i += 1
         elif t in ("bullet_list_open", "ordered_list_open"):

@@ -319,10 +319,6 @@ def list_styles(blocks: list, formats: tuple) -> list:
 
 
 # ---- reading a layer's own schemes ----------------------------------------------------------
-LEVEL_KEYS = {"format", "number", "label", "ref", "pad", "continuous"}
-APPENDIX_KEYS = {"format", "label", "prefix"}
-SCHEME_KEYS = {"levels", "appendix_levels", "appendices", "parts", "lists", "summary"}
-PART_KEYS = {"format", "label"}
 PART_SCHEMES = {
     "part-number": Parts(),
     "part-letter": Parts(format="upper-alpha"),
@@ -340,6 +336,7 @@ LABEL_NAMES = NUMBER_NAMES | {"number"}
 def read_schemes(r, value, line: int, what: str) -> dict:
     """`numbering_schemes:` of an organisation: name -> Scheme, each checked, problems reported
     with file and line through the loader's reader `r` (a scheme with problems maps to None)."""
+    from . import sourceformat as sf  # it imports this module; its key sets are read here
     from .errors import did_you_mean
     out = {}
     m = r.mapping(value, line, f"'numbering_schemes' in {what}", set(value) if hasattr(value, "keys") else set())
@@ -354,7 +351,7 @@ def read_schemes(r, value, line: int, what: str) -> dict:
                   f"Give your scheme another name, e.g. '{name}-local'.")
             continue
         out[str(name)] = None  # known, so `numbering:` naming it is not reported again; its problems are
-        sm = r.mapping(m[name], sline, f"numbering scheme '{name}'", SCHEME_KEYS, {"levels"})
+        sm = r.mapping(m[name], sline, f"numbering scheme '{name}'", sf.SCHEME.keys, sf.SCHEME.required)
         if sm is None or sm.get("levels") is None:
             continue
         levels = _read_levels(r, sm, "levels", name)
@@ -372,7 +369,7 @@ def read_schemes(r, value, line: int, what: str) -> dict:
                 continue
             appendices = APPENDIX_SCHEMES[av]
         elif av is not None:
-            am = r.mapping(av, sm.line_of("appendices"), f"'appendices' in numbering scheme '{name}'", APPENDIX_KEYS)
+            am = r.mapping(av, sm.line_of("appendices"), f"'appendices' in numbering scheme '{name}'", sf.SCHEME_APPENDICES.keys)
             if am is None:
                 continue
             fmt = r.choice(am, "format", "the appendices", FORMATS[:-1]) if am.get("format") is not None else "decimal"
@@ -414,6 +411,7 @@ def read_schemes(r, value, line: int, what: str) -> dict:
 def _read_parts(r, sm, name: str) -> Optional[Parts]:
     """`parts:` of a scheme: a name from PART_SCHEMES or {format, label}; Parts() when absent,
     None (reported) when wrong."""
+    from . import sourceformat as sf
     from .errors import did_you_mean
     pv = sm.get("parts")
     if pv is None:
@@ -426,7 +424,7 @@ def _read_parts(r, sm, name: str) -> Optional[Parts]:
                   + ", or a mapping with format and label.")
             return None
         return PART_SCHEMES[pv]
-    pm = r.mapping(pv, sm.line_of("parts"), f"'parts' in numbering scheme '{name}'", PART_KEYS)
+    pm = r.mapping(pv, sm.line_of("parts"), f"'parts' in numbering scheme '{name}'", sf.SCHEME_PARTS.keys)
     if pm is None:
         return None
     fmt = r.choice(pm, "format", "the parts", FORMATS[:-1]) if pm.get("format") is not None else "decimal"
@@ -437,6 +435,7 @@ def _read_parts(r, sm, name: str) -> Optional[Parts]:
 
 
 def _read_levels(r, sm, key: str, name: str) -> Optional[tuple]:
+    from . import sourceformat as sf
     v = sm.get(key)
     if not isinstance(v, list) or not v:
         r.err(sm.line_of(key), f"'{key}' in numbering scheme '{name}' must be a list of levels",
@@ -446,7 +445,7 @@ def _read_levels(r, sm, key: str, name: str) -> Optional[tuple]:
     levels, ok = [], True
     for i, (item, iline) in enumerate(zip(v, lines), 1):
         what = f"level {i} of numbering scheme '{name}'"
-        lm = r.mapping(item, iline, what, LEVEL_KEYS)
+        lm = r.mapping(item, iline, what, sf.LEVEL.keys)
         if lm is None:
             ok = False
             continue

@@ -68,7 +68,7 @@ def _line_of(text: str, word: str, loc: Loc) -> Loc:
     """The line of `loc`'s text on which `word` first appears (the text starts at loc.line)."""
     for k, line in enumerate(text.splitlines()):
         if re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", line):
-            return Loc(loc.file, loc.line + k)
+            return Loc(loc.file, loc.line + k, loc.path)
     return loc
 
 
@@ -281,7 +281,7 @@ class _Resolver:
         try:
             return _template(text).render(dict(self.context, ref=ref))
         except jinja2.TemplateSyntaxError as exc:
-            self.report.error(Loc(loc.file, loc.line + (exc.lineno or 1) - 1),
+            self.report.error(Loc(loc.file, loc.line + (exc.lineno or 1) - 1, loc.path),
                               f"template error in {what}: {exc.message}",
                               "Variables are written {{ name }}; cross-references {{ ref('clause-id') }}.")
         except jinja2.UndefinedError as exc:
@@ -291,7 +291,7 @@ class _Resolver:
                               (did_you_mean(name, self.context) + " " if did_you_mean(name, self.context) else "")
                               + f"Define '{name}' under 'variables:' in schools/{self.org.id}.yaml or a layer above it.")
         except BoundedErrors as exc:  # too big, too deep, not text, a division by zero ...
-            self.report.error(Loc(loc.file, loc.line + (exc.lineno or 1) - 1), f"template error in {what}: {exc.message}",
+            self.report.error(Loc(loc.file, loc.line + (exc.lineno or 1) - 1, loc.path), f"template error in {what}: {exc.message}",
                               exc.hint)
         except jinja2.exceptions.SecurityError as exc:
             self.report.error(loc, f"{what} tries something templates may not do: {exc}",

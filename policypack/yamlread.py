@@ -49,9 +49,11 @@ class LStr(str):
 
 
 class LMap(dict):
-    """A mapping that remembers its own line and each key's line."""
+    """A mapping that remembers its own line, each key's line and its field path from the top of
+    the file (`path`: keys and list positions, e.g. ('organisation', 'policies', 'social-media'))."""
 
     line: int = 0
+    path: tuple = ()
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -63,6 +65,7 @@ class LMap(dict):
 
 class LList(list):
     line: int = 0
+    path: tuple = ()
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -135,7 +138,7 @@ def read_yaml(text: str, file: str, report: Report,
         report.error(Loc(file, 1), "the file is empty", empty_hint)
         return None
     try:
-        return _build(node, file, report, _Budget(), 0)
+        return _build(node, file, report, _Budget(), 0, ())
     except _Refused as exc:
         report.error(Loc(file, exc.line), exc.message, exc.hint)
         return None
@@ -192,7 +195,7 @@ def _deep_line(text: str) -> int:
     return 1
 
 
-def _build(node, file: str, report: Report, budget: _Budget, depth: int):
+def _build(node, file: str, report: Report, budget: _Budget, depth: int, path: tuple):
     budget.left -= 1
     if budget.left < 0:
         raise _TooBig("values")
@@ -203,9 +206,9 @@ def _build(node, file: str, report: Report, budget: _Budget, depth: int):
     tag = node.tag or ""
     if tag.startswith("tag:yaml.org,2002:"):
         if tag not in _CORE_TAGS and not (isinstance(node, yaml.ScalarNode) and node.style):
-            report.error(Loc(file, line), f"unsupported YAML tag {tag!r}", "Remove the tag.")
+            report.error(Loc(file, line, path), f"unsupported YAML tag {tag!r}", "Remove the tag.")
     elif tag not in ("", "!"):
-        report.error(Loc(file, line), f"unsupported YAML tag {tag!r}",
+        report.error(Loc(file, line, path), f"unsupported YAML tag {tag!r}",
                      "policypack reads plain YAML only: remove the tag.")
         return None
     if isinstance(node, yaml.CollectionNode):
@@ -214,16 +217,16 @@ def _build(node, file: str, report: Report, budget: _Budget, depth: int):
                            "A value cannot contain itself: write the value out instead of the alias.")
         budget.path.add(id(node))
         try:
-            return _collection(node, line, file, report, budget, depth)
+            return _collection(node, line, file, report, budget, depth, path)
         finally:
             budget.path.discard(id(node))
     return _scalar(node, line, file, budget)
 
 
-def _collection(node, line: int, file: str, report: Report, budget: _Budget, depth: int):
+def _collection(node, line: int, file: str, report: Report, budget: _Budget, depth: int, path: tuple):
     if isinstance(node, yaml.MappingNode):
         out = LMap()
-        out.line = line
+        out.line, out.path = line, path
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 report.error(Loc(file, key_node.start_mark.line + 1), "YAML merge keys (<<) are not supported",
@@ -241,17 +244,17 @@ def _collection(node, line: int, file: str, report: Report, budget: _Budget, dep
                 raise _Refused(kline + key.count("\n", 0, bad[0]), f"a key holds the character {describe(bad[1])}",
                                "Keys are plain names: delete the character.")
             if key in out:
-                report.error(Loc(file, kline), f"duplicate key '{key}' (first given on line {out.key_lines[key]})",
+                report.error(Loc(file, kline, path + (key,)), f"duplicate key '{key}' (first given on line {out.key_lines[key]})",
                              "YAML would silently keep only the last one: remove or merge one of them.")
                 continue
-            out[key] = _build(value_node, file, report, budget, depth + 1)
+            out[key] = _build(value_node, file, report, budget, depth + 1, path + (key,))
             out.key_lines[key] = kline
         return out
     if isinstance(node, yaml.SequenceNode):
         out = LList()
-        out.line = line
-        for item in node.value:
-            out.append(_build(item, file, report, budget, depth + 1))
+        out.line, out.path = line, path
+        for i, item in enumerate(node.value):
+            out.append(_build(item, file, report, budget, depth + 1, path + (i,)))
             out.item_lines.append(item.start_mark.line + 1)
         return out
     return None
