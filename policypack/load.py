@@ -11,6 +11,8 @@ import math
 import os
 import re
 import stat
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Optional
 
@@ -282,8 +284,27 @@ def load_project(root: Path, report: Optional[Report] = None) -> Project:
     return Project(root=root, library=library, policies=policies, organisations=organisations)
 
 
+# Files read from memory instead of the disk: {path relative to the project: text}, set by `in_memory`
+_IN_MEMORY: ContextVar = ContextVar("policypack_in_memory", default=None)
+
+
+@contextmanager
+def in_memory(texts: dict):
+    """Within the block, load_project reads each file named in `texts` (its path relative to the
+    project, e.g. "schools/x.yaml") from there instead of the disk: the web editor checks an edited
+    layer this way before writing it. The text is bounded by the caller."""
+    token = _IN_MEMORY.set(dict(texts))
+    try:
+        yield
+    finally:
+        _IN_MEMORY.reset(token)
+
+
 def _read(path: Path, root: Path, report: Report, empty_hint: str):
     rel = path.relative_to(root).as_posix()
+    texts = _IN_MEMORY.get()
+    if texts is not None and rel in texts:
+        return rel, read_yaml(texts[rel], rel, report, empty_hint)
     within = root / rel.split("/")[0]  # schools/ or policy_src/
     data, problem = read_regular(path, within, MAX_BYTES)
     if problem:
