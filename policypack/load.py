@@ -1378,3 +1378,29 @@ def _check_extends(orgs: dict, report: Report) -> None:
                                  "'extends' goes round in a cycle: " + " -> ".join(cycle),
                                  "An organisation cannot extend itself or its own descendants: remove one 'extends'.")
                 break
+
+
+def reload_layer(project: Project, file: str, text: str, report: Optional[Report] = None) -> Project:
+    """`project` with one organisation's file (`file`, e.g. "schools/x.yaml") read again from `text`
+    and everything else as it was loaded: what load_project gives with that file changed, checked
+    across organisations the same way, without reading the other files again (the web editor's
+    preview does this on every pause in typing). The other organisations are copied, not shared, as
+    the checks may change them. Raises Failed."""
+    import dataclasses
+
+    report = report if report is not None else Report()
+    root = Path(project.root)
+    own = {o.id: dict(o.own_policies) for o in project.organisations.values() if o.own_policies}
+    with in_memory({file: text}):
+        org = _load_org(root / file, root, project.policies, report, [p for ps in own.values() for p in ps.values()])
+    organisations = {k: dataclasses.replace(o, policies=dict(o.policies), own_policies={})
+                     for k, o in project.organisations.items() if o.file != file}
+    if org is not None:
+        organisations[org.id] = org
+    _check_extends(organisations, report)
+    _check_own_policies(organisations, own, project.policies, report)
+    _check_numbering(organisations, report)
+    _check_names(organisations, report)
+    if report.errors:
+        raise Failed(report)
+    return dataclasses.replace(project, organisations=organisations)

@@ -373,3 +373,47 @@ def test_the_preview_is_quick_enough_to_follow_typing(project, keys):
     start = time.monotonic()
     r = c.post(f"{EDIT}/preview", data={**form, "var:head": "Head of School"})
     assert r.status_code == 200 and time.monotonic() - start < 5
+
+
+EDITS = [  # (what the edit is, old text, new text) on Brookfield's layer
+    ("a name", "head: Headteacher", "head: Head of School"),
+    ("a bad date", "date: 2025-12-10\n    chairs", "date: 2025-13-10\n    chairs"),
+    ("an unknown parent", "extends: northshire-county-council", "extends: northshire-county"),
+    ("another organisation's name", "name: Brookfield Primary School", "name: Quillfield Primary School"),
+    ("a slot no policy has", "  fill:\n    local-it-contacts:", "  fill:\n    local-it-contact:"),
+    ("an unknown variant", "personal-phones: with-permission", "personal-phones: whenever"),
+]
+
+
+@pytest.mark.parametrize("what,old,new", EDITS, ids=[e[0] for e in EDITS])
+def test_the_preview_reloads_one_layer_as_a_full_load_would(project, what, old, new):
+    """load.reload_layer (the preview's quick path) against load_project with the same text."""
+    from policypack.errors import Failed
+    from policypack.load import in_memory, reload_layer
+    from policypack.render import RenderContext
+    from policypack.render.html import render_html
+
+    base = load_project(project)
+    file = f"schools/{SCHOOL}.yaml"
+    text = (project / file).read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new)
+    results = []
+    for quick in (True, False):
+        report = Report()
+        try:
+            if quick:
+                loaded = reload_layer(base, file, text, report)
+            else:
+                with in_memory({file: text}):
+                    loaded = load_project(project, report)
+        except Failed:
+            loaded = None
+        html = None
+        if loaded is not None:
+            ctx = RenderContext(as_of=__import__("datetime").date(2026, 1, 1), project_root=project,
+                                template_dir=project / "templates")
+            html = render_html(resolve(loaded, SCHOOL, POLICY, report), ctx)
+        results.append((sorted(p.format() for p in report.errors), html))
+    assert results[0] == results[1]
+    assert bool(results[0][0]) == (what != "a name")  # every bad edit is caught

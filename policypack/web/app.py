@@ -240,7 +240,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
     def _editor_page(request, proj, org, pid, status=200, checked=None, form=None, note=None, conflict=None,
                      saved=None):
         try:
-            pg = store.build_page(proj, org.id, pid)
+            pg = store.page_for(proj, org.id, pid)
         except Exception as exc:  # noqa: BLE001 - e.g. the layer no longer resolves
             raise Problem(500, "This policy cannot be edited now", describe_exception(exc))
         values = dict(form or {})
@@ -262,7 +262,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         check_csrf(session, request, form)
         proj = project()
         org = org_and_policy(proj, oid, pid)
-        return session, form, proj, org, store.build_page(proj, oid, pid)
+        return session, form, proj, org, store.page_for(proj, oid, pid)
 
     async def preview(request: Request):
         session, form, proj, org, pg = await posted(request)
@@ -271,7 +271,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         except (store.FormError, store.LayoutError) as exc:
             return JSONResponse({"preview": None, "general": [["error", str(exc)]], "messages": {},
                                  "consultation": []}, status_code=422)
-        checked = store.check(root, pg, text)
+        checked = store.check(root, pg, text, base=proj)
         url = None
         if checked.doc is not None:
             try:

@@ -21,7 +21,7 @@ from typing import Optional
 from ..errors import Failed, Report, describe_exception
 from ..layer import apply_layers
 from ..layerwrite import Layer, LayoutError, flow_list
-from ..load import ID_RE, VAR_RE, in_memory, load_project
+from ..load import ID_RE, VAR_RE, in_memory, load_project, reload_layer
 from ..model import PolicyLayer, Project
 from ..resolve import resolve
 from ..versions import without_own_edits
@@ -84,9 +84,52 @@ class Page:
         return {f.name: f for _, fs in self.groups for f in fs}
 
 
+_CACHE = {"project": None, "pages": {}}  # the last project loaded, by the state of its files, and its pages
+_CACHE_LOCK = threading.Lock()
+
+
+def fingerprint(root: Path) -> tuple:
+    """What the loaded project depends on: the path, size and modification time of every file under
+    policy_src/ and schools/ (a save, a `git pull` or a hand edit changes it)."""
+    out = []
+    for folder in ("policy_src", "schools"):
+        for dirpath, dirnames, filenames in os.walk(Path(root) / folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except OSError:
+                    continue
+                out.append((dirpath, name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def load(root: Path) -> Project:
-    """The project as it is on disk; raises Failed."""
-    return load_project(root, Report())
+    """The project as it is on disk, loaded again only when a file changed; raises Failed."""
+    key = (str(root), fingerprint(root))
+    with _CACHE_LOCK:
+        cached = _CACHE["project"]
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    project = load_project(root, Report())
+    with _CACHE_LOCK:
+        _CACHE["project"], _CACHE["pages"] = (key, project), {}
+    return project
+
+
+def page_for(project: Project, oid: str, pid: str) -> "Page":
+    """build_page, kept while the project is the same object (the caller may change the copy)."""
+    import copy
+
+    key = (id(project), oid, pid)
+    with _CACHE_LOCK:
+        cached = _CACHE["pages"].get(key)
+    if cached is None or cached[0] is not project:
+        cached = (project, build_page(project, oid, pid))
+        with _CACHE_LOCK:
+            if _CACHE["project"] is not None and _CACHE["project"][1] is project:
+                _CACHE["pages"][key] = cached
+    return copy.deepcopy(cached[1])
 
 
 def layer_file(project: Project, oid: str) -> Path:
@@ -336,14 +379,19 @@ def edited(project: Project, page: Page, form: dict) -> tuple:
     return layer.text(), changed
 
 
-def check(root: Path, page: Page, text: str, everything: bool = False) -> Checked:
+def check(root: Path, page: Page, text: str, everything: bool = False, base: Optional[Project] = None) -> Checked:
     """Load the project with `text` as the page's layer and resolve the page's policy (with
-    `everything`, every policy of the organisation and of those below it, as a save needs)."""
+    `everything`, every policy of the organisation and of those below it, as a save needs). For the
+    preview, `base` (the project as loaded from disk) saves reading the other files again; a save
+    reads them all."""
     report = Report()
     out = Checked(text=text, report=report)
     try:
-        with in_memory({page.file: text}):
-            project = load_project(root, report)
+        if everything or base is None:
+            with in_memory({page.file: text}):
+                project = load_project(root, report)
+        else:
+            project = reload_layer(base, page.file, text, report)
     except Failed:
         project = None
     out.project = project

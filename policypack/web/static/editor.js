@@ -77,7 +77,7 @@
     if (!t || !t.name || t.name === "editor" || t.name === "message") return;
     anchor = t.getAttribute("data-anchor") || "";
     clearTimeout(timer);
-    timer = setTimeout(update, 150);
+    timer = setTimeout(update, 100);
   }
 
   frame.addEventListener("load", function () {
