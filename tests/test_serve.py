@@ -417,3 +417,26 @@ def test_the_preview_reloads_one_layer_as_a_full_load_would(project, what, old, 
         results.append((sorted(p.format() for p in report.errors), html))
     assert results[0] == results[1]
     assert bool(results[0][0]) == (what != "a name")  # every bad edit is caught
+
+
+def test_the_dashboard_says_when_the_model_changed_since_the_review(project, keys):
+    """The count is the review schedule's (policypack.review), for this organisation only: one more
+    model clause changed, one more on the dashboard."""
+    layer = project / "schools" / f"{SCHOOL}.yaml"
+    head = git(project, "rev-parse", "HEAD").strip()
+    text = layer.read_text(encoding="utf-8")
+    layer.write_text(re.sub(r"model_revision: \S+", f"model_revision: {head[:12]}", text), encoding="utf-8")
+    c = school_client(project, keys)
+
+    def behind() -> int:
+        found = re.search(r"(\d+) clauses? changed above yours since you last reviewed it", c.get(f"/o/{SCHOOL}").text)
+        return int(found[1]) if found else 0
+
+    before = behind()
+    model = project / "policy_src" / f"{POLICY}.yaml"
+    words = model.read_text(encoding="utf-8")
+    assert "must lock a device whenever they leave it" in words
+    model.write_text(words.replace("must lock a device whenever they leave it",
+                                   "must lock a device every time they leave it"), encoding="utf-8")
+    git(project, "-c", "user.name=T", "-c", "user.email=t@example.invalid", "commit", "-qam", "model change")
+    assert behind() == before + 1

@@ -82,6 +82,15 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["day"] = lambda ts: dt.datetime.fromtimestamp(int(ts), dt.timezone.utc).date().isoformat()
     previews = _Previews()
+    memo: dict = {}  # schedule rows, kept while the project (reloaded when a file changes) is the same
+
+    def remember(proj, key: tuple, make):
+        if memo.get("project") is not proj:
+            memo.clear()
+            memo["project"] = proj
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
     building = threading.Semaphore(1)
 
     def today() -> dt.date:
@@ -171,7 +180,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
             return RedirectResponse(f"/o/{who.org}", 303)
         proj = project()
         from ..review import review_rows
-        rows = review_rows(proj, today())
+        rows = remember(proj, ("schedule", today()), lambda: review_rows(proj, today()))
         links = sorted(keys.links().items(), key=lambda kv: kv[1].get("issued", ""), reverse=True)
         new_link = request.query_params.get("new")
         return page("adviser.html.j2", request, tree=_tree(proj, None, 0), rows=rows, links=links,
@@ -204,6 +213,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         org = org_and_policy(proj, oid)
         from ..resolve import resolve
         rows, todo = [], []
+        behind = remember(proj, ("behind", oid, today()), lambda: _behind(proj, oid, today()))
         for pid in proj.published(oid):
             report = Report()
             try:
@@ -215,10 +225,15 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
             empty = [n for n in doc.walk() if n.slot and n.provenance.action not in ("fill", "replace")]
             rows.append({"pid": pid, "title": doc.title, "status": status,
                          "next_review": doc.next_review.isoformat() if doc.next_review else "",
-                         "empty": len(empty), "errors": len(report.errors)})
+                         "empty": len(empty), "errors": len(report.errors),
+                         "behind": behind.get(pid, ("unknown",))[0]})
             for n in empty:
                 todo.append(("slot", pid, f"Write your own wording for {n.label} {n.title or n.id} "
                              f"(the model's suggested wording is used until you do)", f"fill:{n.id}"))
+            count, words, against = behind.get(pid, ("unknown", "", ""))
+            if isinstance(count, int) and count:
+                todo.append(("behind", pid, f"{doc.title}: {words} above yours since you last reviewed it "
+                             f"({against}); read them and record a review", ""))
             if status in ("overdue", "due-soon"):
                 todo.append((status, pid, f"{doc.title}: review {'overdue' if status == 'overdue' else 'due soon'} "
                              f"(next review {doc.next_review.isoformat()})", ""))
@@ -437,6 +452,22 @@ def _with_session(response: Response, request: Request, value: str) -> Response:
     response.set_cookie(COOKIE, value, httponly=True, samesite="lax", path="/",
                         secure=request.url.scheme == "https")
     return response
+
+
+def _behind(project, oid: str, as_of: dt.date) -> dict:
+    """{policy id: (clauses changed above since the organisation's recorded review, in words, what
+    it reviewed against)}: the review schedule's rows for this organisation only (its chain is
+    all they read)."""
+    import dataclasses
+
+    from ..review import review_rows
+    chain = dataclasses.replace(project, organisations={o.id: o for o in project.chain(oid)})
+    try:
+        rows = review_rows(chain, as_of)
+    except Exception:  # noqa: BLE001 - the dashboard says "unknown"; `review` says why
+        return {}
+    return {r["policy"]: (r["behind"], r["readable"].get("behind", ""), r["readable"].get("reviewed_against", ""))
+            for r in rows if r["organisation"] == oid}
 
 
 def _tree(project, parent, depth: int) -> list:
