@@ -440,3 +440,38 @@ def test_the_dashboard_says_when_the_model_changed_since_the_review(project, key
                                    "must lock a device every time they leave it"), encoding="utf-8")
     git(project, "-c", "user.name=T", "-c", "user.email=t@example.invalid", "commit", "-qam", "model change")
     assert behind() == before + 1
+
+
+def test_policypack_serve_starts_on_the_examples(project):
+    """The command itself: it prints the adviser's address, and that address signs in."""
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    from tests.serve_helpers import ROOT
+
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--root", str(project), "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]
+        address = next(l.strip() for l in lines if "?token=" in l)
+        assert address.startswith(f"http://localhost:{port}/?token=")
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+                page = opener.open(address.replace("localhost", "127.0.0.1"), timeout=10).read().decode()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert "Review schedule" in page and "Brookfield Primary School" in page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

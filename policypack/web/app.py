@@ -14,6 +14,7 @@ in the path checked against the id pattern and the project, one download built a
 from __future__ import annotations
 
 import collections
+import re
 import datetime as dt
 import secrets
 import threading
@@ -24,6 +25,7 @@ from urllib.parse import quote
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -164,8 +166,10 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         return {k: v for k, v in form.items() if k not in RESERVED}
 
     # ---- pages ---------------------------------------------------------------------------------
+    # Endpoints that load, resolve or render are plain functions (Starlette runs them in its thread
+    # pool) or hand that work to the pool, so one school's preview does not hold up another's page.
 
-    async def home(request: Request):
+    def home(request: Request):
         token = request.query_params.get("token")
         if token is not None:
             if secrets.compare_digest(token.encode(), keys.adviser_token.encode()):
@@ -187,7 +191,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                     now=time.time(), new_link=new_link if new_link and keys.check_link(new_link) else None,
                     orgs=sorted(proj.organisations), base=str(request.base_url).rstrip("/"), max_days=MAX_DAYS)
 
-    async def open_link(request: Request):
+    def open_link(request: Request):
         token = request.path_params["token"]
         who = keys.check_link(token)
         if who is None:
@@ -202,11 +206,11 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         response.delete_cookie(COOKIE, path="/")
         return response
 
-    async def signed_out(request: Request):
+    def signed_out(request: Request):
         return page("message.html.j2", request, title="Signed out", text="You have signed out. Open your link again "
                     "to carry on.")
 
-    async def dashboard(request: Request):
+    def dashboard(request: Request):
         oid = request.path_params["oid"]
         need(request, oid)
         proj = project()
@@ -239,12 +243,14 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                              f"(next review {doc.next_review.isoformat()})", ""))
         return page("dashboard.html.j2", request, org=org, rows=rows, todo=todo)
 
-    async def editor(request: Request):
+    def editor(request: Request):
         oid, pid = request.path_params["oid"], request.path_params["pid"]
         need(request, oid)
         proj = project()
         org = org_and_policy(proj, oid, pid)
         done, note = request.query_params.get("saved", ""), request.query_params.get("note", "")[:200]
+        done = done if done == "nothing" or re.fullmatch(r"[0-9a-f]{1,12}", done) else ""
+        note = note if note.startswith("saved, but not committed: ") else ""  # only what save() says
         saved = None
         if done == "nothing":
             saved = "Nothing had changed, so nothing was saved."
@@ -268,19 +274,25 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                     new_replace_id=values.get("new-replace-id", ""),
                     new_replace_text=values.get("new-replace-text", ""))
 
-    async def posted(request: Request) -> tuple:
-        """(session, form, project, organisation, page) of a post to a policy page: access, then the
-        form, then its CSRF token, checked in that order."""
+    async def posted(request: Request, work) -> Response:
+        """A post to a policy page: access, then the form, then its CSRF token, checked in that
+        order; then `work(session, form, project, organisation, page)` in the thread pool, so the
+        server answers other requests meanwhile."""
         oid, pid = request.path_params["oid"], request.path_params["pid"]
         session, who = need(request, oid)
         form = await form_of(request)
         check_csrf(session, request, form)
-        proj = project()
-        org = org_and_policy(proj, oid, pid)
-        return session, form, proj, org, store.page_for(proj, oid, pid)
+
+        def run():
+            proj = project()
+            org = org_and_policy(proj, oid, pid)
+            return work(request, session, form, proj, org, store.page_for(proj, oid, pid))
+        return await run_in_threadpool(run)
 
     async def preview(request: Request):
-        session, form, proj, org, pg = await posted(request)
+        return await posted(request, _preview)
+
+    def _preview(request, session, form, proj, org, pg):
         try:
             text, changed = store.edited(proj, pg, fields_of(form))
         except (store.FormError, store.LayoutError) as exc:
@@ -301,14 +313,14 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
             "consultation": [[action, cid, fields[name].html_id if name else None]
                              for action, cid, name in checked.consultation]})
 
-    async def show_preview(request: Request):
+    def show_preview(request: Request):
         session, who = need(request)
         html = previews.get(session, request.path_params["key"])
         if html is None:
             raise Problem(404, "Preview gone", "This preview is no longer kept: type in the form to make a new one.")
         return Response(html, media_type="text/html; charset=utf-8", headers={"content-security-policy": POLICY_CSP})
 
-    async def view(request: Request):
+    def view(request: Request):
         oid, pid = request.path_params["oid"], request.path_params["pid"]
         need(request, oid)
         proj = project()
@@ -321,7 +333,9 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         return Response(html, media_type="text/html; charset=utf-8", headers={"content-security-policy": POLICY_CSP})
 
     async def save(request: Request):
-        session, form, proj, org, pg = await posted(request)
+        return await posted(request, _save)
+
+    def _save(request, session, form, proj, org, pg):
         oid, pid = org.id, pg.pid
         try:
             saved, checked = store.save(root, pg, fields_of(form), form.get("hash", ""), form.get("editor", ""),
@@ -348,7 +362,6 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         if not building.acquire(blocking=False):
             raise Problem(503, "Busy", "Another document is being built. Try again in a minute.")
         try:
-            from starlette.concurrency import run_in_threadpool
             data = await run_in_threadpool(_build_one, proj, oid, pid, fmt)
         finally:
             building.release()
@@ -364,7 +377,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         except Exception as exc:  # noqa: BLE001
             raise Problem(500, "The document could not be built", describe_exception(exc))
 
-    async def departures(request: Request):
+    def departures(request: Request):
         oid, pid = request.path_params["oid"], request.path_params["pid"]
         need(request, oid)
         proj = project()
@@ -407,7 +420,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         keys.revoke(request.path_params["link"])
         return RedirectResponse("/#links", 303)
 
-    async def static(request: Request):
+    def static(request: Request):
         name = request.path_params["name"]
         if name not in STATIC:
             raise Problem(404, "Not found", "There is no such file.")
