@@ -247,6 +247,13 @@ def test_field_of_maps_lines_and_paths():
     assert at[11] == "optional:c-1"  # a flow list on one line: its first item
     assert at[13] == "adoption:date" and at[1] is None and at[2] is None
     assert field_of(Problem(Loc("schools/other.yaml", 4), "m"), "schools/x.yaml", paths) is None
+    from policypack.web.fields import field_of_path
+    for path in ("organisation.policies.p.fill.slot-a", "/organisation/policies/p/fill/slot-a",
+                 ("organisation", "fill", "slot-a")):
+        assert field_of_path(path) == "fill:slot-a", path
+    assert field_of_path("organisation.policies.p.review.next_review") == "review:next_review"
+    assert field_of_path("organisation.adoption.chairs[1]") == "adoption:chairs"
+    assert field_of_path("organisation.branding.logo") is None
 
 
 def test_a_change_outside_the_slots_says_it_needs_consultation(project, keys):
@@ -475,3 +482,26 @@ def test_policypack_serve_starts_on_the_examples(project):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_review_dates_are_written_for_the_policy(project, keys):
+    c = school_client(project, keys)
+    path = project / "schools" / f"{SCHOOL}.yaml"
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "review:last_reviewed": "2026-03-01",
+                           "review:next_review": "2027-03-01"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    text = path.read_text(encoding="utf-8")
+    assert "      review:\n        last_reviewed: 2026-03-01\n        next_review: 2027-03-01\n" in text
+    doc = resolve(load_project(project), SCHOOL, POLICY, Report())
+    assert str(doc.next_review) == "2027-03-01"
+    bad = c.post(f"{EDIT}/preview", data={**editor_form(c), "review:next_review": "next March"}).json()
+    assert list(bad["messages"]) == ["f-review--next_review"]
+
+
+def test_a_slot_filled_for_every_policy_says_so(project, keys):
+    """Brookfield fills local-it-contacts beside `policies:` (for every policy with the slot), and
+    northshire-support-contacts under the policy."""
+    page = school_client(project, keys).get(EDIT).text
+    hint = "a change here changes them all"
+    assert page.split('id="f-fill--local-it-contacts"')[0].count(hint) == 1
+    assert page.count(hint) == 1

@@ -10,6 +10,7 @@ path to a field name (`fill:local-it-contacts`). When a problem carries a key pa
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Optional
 
 
@@ -58,8 +59,8 @@ def field_of_path(path) -> Optional[str]:
     """The editor's field for a key path (a tuple, or a dotted string), or None."""
     if path is None:
         return None
-    if isinstance(path, str):
-        path = tuple(path.split("."))
+    if isinstance(path, str):  # "organisation.fill.x", "/organisation/fill/x" or "...enable[0]"
+        path = re.split(r"[./]", re.sub(r"\[([^\]]*)\]", r".\1", path).strip("./"))
     path = tuple(str(p) for p in path)
     if path[:1] == ("organisation",):
         path = path[1:]
@@ -74,8 +75,8 @@ def field_of_path(path) -> Optional[str]:
         return {"fill": "fill", "variants": "variant", "replace": "replace"}[key] + f":{rest[0]}"
     if key in ("enable", "disable"):
         return f"optional:{rest[0]}"
-    if key == "adoption":
-        return f"adoption:{rest[0]}"
+    if key in ("adoption", "review"):
+        return f"{key}:{rest[0]}"
     return None
 
 

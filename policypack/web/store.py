@@ -2,7 +2,7 @@
 validation with the edited layer in memory, and saving (atomic, then a git commit).
 
 Field names are what the form posts: `var:NAME`, `variant:ID`, `optional:ID`, `fill:ID`,
-`replace:ID`, `adoption:KEY`, and `new-replace-id` with `new-replace-text`. A form may only name
+`replace:ID`, `adoption:KEY`, `review:KEY`, and `new-replace-id` with `new-replace-text`. A form may only name
 fields its page offers; anything else is refused.
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ MAX_NAME = 100  # characters in the editor's name
 MAX_MESSAGE = 500  # characters in the save message
 ADOPTION_FIELDS = (("body", "Adopted by (the body)"), ("date", "Date adopted (YYYY-MM-DD)"),
                    ("chair_title", "Title of the chair"), ("chairs", "Chairs, one per line"))
+REVIEW_FIELDS = (("last_reviewed", "Last reviewed (YYYY-MM-DD)"), ("next_review", "Next review due (YYYY-MM-DD)"))
 SAVE_LOCK = threading.Lock()  # one save at a time in this process: check the hash, write, commit
 
 
@@ -52,7 +53,7 @@ def file_hash(data: bytes) -> str:
 @dataclass
 class Field:
     name: str  # what the form posts
-    kind: str  # variable | variant | optional | fill | replace | adoption
+    kind: str  # variable | variant | optional | fill | replace | adoption | review
     label: str
     value: str = ""  # this organisation's own value, as the field shows it
     inherited: str = ""  # what applies when the field is left empty (from the layers above or the model)
@@ -62,6 +63,7 @@ class Field:
     number: str = ""  # the clause's number in this organisation's policy
     multiline: bool = False
     id: str = ""  # the clause id, for clause fields
+    shared: bool = False  # a slot filled beside `policies:`: the same words in every policy with the slot
 
     @property
     def html_id(self) -> str:
@@ -181,7 +183,8 @@ def build_page(project: Project, oid: str, pid: str) -> Page:
             own = pl.fill.get(node.id) or org.fill.get(node.id)
             old = before.get(node.id)
             slots.append(clause(node, "fill", f"fill:{node.id}", value=_block(own[0]) if own else "",
-                                inherited=_block(old.text if old is not None else node.text), multiline=True))
+                                inherited=_block(old.text if old is not None else node.text), multiline=True,
+                                shared=node.id in org.fill and node.id not in pl.fill))
     for cid, (text, _) in pl.replace.items():
         node = next((n for n in now.policy.walk() if n.id == cid), None)
         if node is not None and not node.slot:
@@ -197,11 +200,16 @@ def build_page(project: Project, oid: str, pid: str) -> Page:
             value = "\n".join(str(v[0] if isinstance(v, tuple) else v) for v in (value or []))
         record.append(Field(name=f"adoption:{key}", kind="adoption", label=label, value=str(value or ""),
                             multiline=key == "chairs"))
+    review = pl.review if pl.review or not org.review else org.review
+    for key, label in REVIEW_FIELDS:
+        value = review.get(key)
+        value = value[0] if isinstance(value, tuple) else value
+        record.append(Field(name=f"review:{key}", kind="review", label=label, value=str(value or "")))
     ids = [(n.id, f"{n.label} {n.title or n.id}".strip()) for n in doc.walk()
            if n.kind == "clause" and not n.slot and not n.locked and n.id not in pl.replace]
     groups = [("Names, roles and contacts", variables), ("Wording options", choices),
               ("Optional clauses", switches), ("Your own wording (customisable slots)", slots),
-              ("Wording changed outside the slots", replaced), ("Adoption record", record)]
+              ("Wording changed outside the slots", replaced), ("Adoption and review", record)]
     return Page(oid=oid, pid=pid, title=doc.title, file=org.file, hash=file_hash(data),
                 groups=[(h, fs) for h, fs in groups if fs or h.startswith("Wording changed")], clause_ids=ids)
 
@@ -274,13 +282,11 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
             if key == "chairs":
                 names = [n.strip() for n in value.split("\n") if n.strip()]
                 edit.set(where, key, flow_list(names) if names else None)
-            elif key == "date" and value:
-                try:
-                    edit.set(where, key, dt.date.fromisoformat(value))
-                except ValueError:
-                    edit.set(where, key, value)  # the loader says what is wrong with it, on the field
             else:
-                edit.set(where, key, value or None)
+                edit.set(where, key, _date(value) if key == "date" else value or None)
+        elif f.kind == "review":
+            where = ("review",) if org.review and not pl.review else edit.policy("review")
+            edit.set(where, key, _date(value))
     cid = clean_text(form.get("new-replace-id", ""), MAX_LINE, "the clause to change", False)
     text = clean_text(form.get("new-replace-text", ""), MAX_TEXT, "the new wording", True)
     if cid and text:
@@ -289,6 +295,17 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
         edit.set(edit.policy("replace"), cid, text, block=True)
         changed.append(f"replace:{cid}")
     return changed
+
+
+def _date(value: str):
+    """A date typed as YYYY-MM-DD, written as a YAML date; anything else as typed, for the loader
+    to say what is wrong with it, beside the field. Empty: None (the line goes)."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 class _Editor:
