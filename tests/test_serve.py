@@ -505,3 +505,39 @@ def test_a_slot_filled_for_every_policy_says_so(project, keys):
     hint = "a change here changes them all"
     assert page.split('id="f-fill--local-it-contacts"')[0].count(hint) == 1
     assert page.count(hint) == 1
+
+
+def test_every_policy_page_of_every_organisation_opens_and_previews(project, keys):
+    c = client(project, keys)
+    c.get("/?token=adviser-token-for-tests")
+    proj = load_project(project)
+    for oid in sorted(proj.organisations):
+        for pid in proj.published(oid):
+            page = c.get(f"/o/{oid}/p/{pid}")
+            assert page.status_code == 200, (oid, pid, page.text[:300])
+            reply = c.post(f"/o/{oid}/p/{pid}/preview", data=form_values(page.text)).json()
+            assert reply["preview"] and reply["changed"] == [] and not reply["messages"], (oid, pid, reply)
+
+
+def test_saving_nothing_changes_nothing(project, keys):
+    c = school_client(project, keys)
+    path = project / "schools" / f"{SCHOOL}.yaml"
+    before, head = path.read_bytes(), git(project, "rev-parse", "HEAD")
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo"})
+    assert r.status_code == 200 and "Nothing had changed" in r.text
+    assert path.read_bytes() == before and git(project, "rev-parse", "HEAD") == head
+
+
+def test_a_layer_that_cannot_be_kept_as_written_is_left_alone(project, keys):
+    """A layout ruamel.yaml cannot write back byte for byte: said on the page, file untouched."""
+    path = project / "schools" / f"{SCHOOL}.yaml"
+    text = path.read_text(encoding="utf-8").replace("    head: Headteacher", "    head:     Headteacher")
+    path.write_text(text, encoding="utf-8")
+    assert load_project(project)  # valid, only laid out its own way
+    c = school_client(project, keys)
+    form = editor_form(c)
+    r = c.post(f"{EDIT}/preview", data={**form, "var:dpo": "Our DPO"})
+    assert r.status_code == 422 and "layout" in r.json()["general"][0][1]
+    r = c.post(EDIT, data={**form, "editor": "Jo", "var:dpo": "Our DPO"})
+    assert r.status_code == 422 and "layout" in r.text
+    assert path.read_text(encoding="utf-8") == text
