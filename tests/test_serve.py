@@ -370,6 +370,12 @@ def test_departures_and_downloads(project, keys):
     pdf = busy.get(f"{EDIT}/download.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert "attachment" in pdf.headers["content-disposition"]
+    assert app.state.building.acquire(blocking=False)  # a download being built: the next one waits its turn
+    try:
+        r = busy.get(f"{EDIT}/download.docx")
+        assert r.status_code == 503 and "Try again" in r.text
+    finally:
+        app.state.building.release()
 
 
 def test_the_preview_is_quick_enough_to_follow_typing(project, keys):

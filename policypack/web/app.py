@@ -457,7 +457,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
     from starlette.exceptions import HTTPException
     app = Starlette(routes=routes, middleware=[Middleware(_Guard)],
                     exception_handlers={Problem: on_problem, HTTPException: on_http, Exception: on_error})
-    app.state.keys = keys
+    app.state.keys, app.state.building = keys, building
     return app
 
 
