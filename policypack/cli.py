@@ -440,16 +440,18 @@ def serve(root, host, port, link_org, days, base_url):
     """Start the web editor on the project: each organisation customises its own layer in a page
     per policy, with a live preview; the adviser sees every organisation."""
     project = load_or_exit(root)
-    if link_org is not None:
-        pairs(project, [link_org])
-        from .web.app import link_command
-        echo(link_command(root, link_org, days, base_url or f"http://{host}:{port}"))
-        return
     try:
-        from .web.app import serve as run
+        from .web.app import link_command, serve as run
     except ImportError as exc:
         raise click.UsageError(f"the editor needs Starlette and uvicorn ({exc}): pip install -e .") from None
-    run(root, host, port, echo)
+    try:  # both keep the links' secret in the project's .policypack/, made on first use
+        if link_org is not None:
+            pairs(project, [link_org])
+            echo(link_command(root, link_org, days, base_url or f"http://{host}:{port}"))
+            return
+        run(root, host, port, echo)
+    except OSError as exc:
+        could_not_write(exc)
 
 
 from .cli_versions import diff, review  # noqa: E402
