@@ -182,14 +182,17 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                           "printed when the editor started).")
         if not who.adviser:
             return RedirectResponse(f"/o/{who.org}", 303)
-        proj = project()
+        return adviser_page(request, project())
+
+    def adviser_page(request: Request, proj, new_link: Optional[str] = None) -> HTMLResponse:
+        """The organisations, the links and the schedule; a new link is shown once, in the answer
+        to the form that made it (never in an address, where history and logs would keep it)."""
         from ..review import review_rows
         rows = remember(proj, ("schedule", today()), lambda: review_rows(proj, today()))
         links = sorted(keys.links().items(), key=lambda kv: kv[1].get("issued", ""), reverse=True)
-        new_link = request.query_params.get("new")
         return page("adviser.html.j2", request, tree=_tree(proj, None, 0), rows=rows, links=links,
-                    now=time.time(), new_link=new_link if new_link and keys.check_link(new_link) else None,
-                    orgs=sorted(proj.organisations), base=str(request.base_url).rstrip("/"), max_days=MAX_DAYS)
+                    now=time.time(), new_link=new_link, orgs=sorted(proj.organisations),
+                    base=str(request.base_url).rstrip("/"), max_days=MAX_DAYS)
 
     def open_link(request: Request):
         token = request.path_params["token"]
@@ -411,8 +414,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
             raise Problem(400, "Bad number of days", f"Give a whole number of days, 1 to {MAX_DAYS}.")
         if not 1 <= days <= MAX_DAYS:
             raise Problem(400, "Bad number of days", f"Give a whole number of days, 1 to {MAX_DAYS}.")
-        token = keys.issue(oid, days)
-        return RedirectResponse("/?new=" + quote(token), 303)
+        return await run_in_threadpool(adviser_page, request, proj, keys.issue(oid, days))
 
     async def revoke(request: Request):
         session, who = need(request, adviser=True)
