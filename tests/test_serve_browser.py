@@ -31,7 +31,7 @@ if not CHROMIUM and not os.environ.get("CI"):
 from tests.test_browser import AXE, AXE_RUN  # noqa: E402
 
 SLOT_TEXT = "Ring the school office on 01632 960555 for help with any device."
-KEYS = {"Tab": 9, "Enter": 13, "ArrowUp": 38, "ArrowDown": 40}
+KEYS = {"Tab": 9, "Enter": 13, "Space": 32, "ArrowUp": 38, "ArrowDown": 40}
 # every control a keyboard user must reach: one per radio group (arrow keys move within it)
 CONTROLS = """(() => {
   const seen = new Set();
@@ -91,8 +91,8 @@ def wait(tab, expression: str, seconds: float = 20):
 def key(tab, name: str, shift: bool = False) -> None:
     code = KEYS[name]
     for kind in ("rawKeyDown", "keyUp"):
-        tab.send("Input.dispatchKeyEvent", type=kind, key=name, code=name, windowsVirtualKeyCode=code,
-                 modifiers=8 if shift else 0)
+        tab.send("Input.dispatchKeyEvent", type=kind, key=" " if name == "Space" else name, code=name,
+                 windowsVirtualKeyCode=code, modifiers=8 if shift else 0)
     if name == "Enter":  # a key press that makes a character: what submits a form
         tab.send("Input.dispatchKeyEvent", type="char", text="\r", key="Enter", windowsVirtualKeyCode=13)
 
@@ -151,6 +151,14 @@ def test_a_school_edits_its_policy_in_a_browser(server, browser):
     tab.evaluate("document.getElementById('f-variant--personal-phones-with-permission').focus()")
     key(tab, "ArrowUp")
     assert tab.evaluate("document.querySelector('input[name=\"variant:personal-phones\"]:checked').value") == "not-on-site"
+    # switch an optional clause off with the space bar
+    video = doc.by_id()["messaging-video-calls"]
+    assert video.title in frame_text(tab)
+    tab.evaluate("document.getElementById('f-optional--messaging-video-calls').focus()")
+    key(tab, "Space")
+    assert tab.evaluate("document.getElementById('f-optional--messaging-video-calls').checked") is False
+    wait(tab, f"(t => t.length > 1000 && !t.includes({video.title!r}))"
+              "(document.getElementById('preview').contentDocument?.body?.innerText || '')")
     # fill a slot by typing
     tab.evaluate("(t => { t.focus(); t.select(); })(document.getElementById('f-fill--local-it-contacts'))")
     tab.send("Input.insertText", text=SLOT_TEXT)
@@ -158,6 +166,7 @@ def test_a_school_edits_its_policy_in_a_browser(server, browser):
     assert tab.evaluate("window.policypackPreviews") >= 1
     phones_after = frame_text(tab, phones)
     assert phones_after != phones_before  # the chosen option is in the preview too
+    assert video.title not in frame_text(tab)
     assert path.read_text(encoding="utf-8") == before  # nothing saved yet
 
     # a message beside its field, as the user types
@@ -182,8 +191,8 @@ def test_a_school_edits_its_policy_in_a_browser(server, browser):
     changed = [l for l in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
                if l[:1] in "+-" and l[:3] not in ("+++", "---")]
     assert "+        personal-phones: not-on-site" in changed and "-        personal-phones: with-permission" in changed
-    assert f"+      {SLOT_TEXT}" in changed
-    assert all("personal-phones" in l or "local-it-contacts" not in l for l in changed)
+    assert f"+      {SLOT_TEXT}" in changed and "+      disable: [messaging-video-calls]" in changed
+    assert len([l for l in changed if l.startswith("+")]) == 3, changed  # nothing else written
     assert not [l for l in changed if l.lstrip("+-").lstrip().startswith("#")]  # comments untouched
     assert [l for l in before.splitlines() if "#" in l] == [l for l in after.splitlines() if "#" in l]
     assert git(project, "log", "-1", "--format=%an").strip() == "Jo Example"
