@@ -547,3 +547,30 @@ def test_a_layer_that_cannot_be_kept_as_written_is_left_alone(project, keys):
     r = c.post(EDIT, data={**form, "editor": "Jo", "var:dpo": "Our DPO"})
     assert r.status_code == 422 and "layout" in r.text
     assert path.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("text,expect", [
+    ("{{ 9 ** 99999999 }}", "message"),
+    ("{{ head * 100000000 }}", "message"),
+    ("<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>", "inert"),
+    ("a\x00b", "refused"),
+])
+def test_hostile_wording_in_a_slot_is_bounded_and_inert(project, keys, text, expect):
+    c = school_client(project, keys)
+    form = editor_form(c)
+    start = time.monotonic()
+    r = c.post(f"{EDIT}/preview", data={**form, "fill:local-it-contacts": text})
+    assert time.monotonic() - start < 10
+    if expect == "refused":
+        assert r.status_code == 422 and "cannot be saved" in r.json()["general"][0][1]
+        return
+    reply = r.json()
+    if expect == "message":
+        assert reply["messages"].get("f-fill--local-it-contacts"), reply
+    else:
+        html = c.get(reply["preview"]).text.lower()
+        assert "&lt;script&gt;alert(1)" in html  # shown as the words typed ...
+        assert not re.search(r"<script|<img[^>]*onerror|href=\"javascript", html)  # ... never as markup
+    saved = c.post(EDIT, data={**form, "editor": "Jo", "fill:local-it-contacts": text})
+    if expect == "message":
+        assert saved.status_code == 422  # never written
