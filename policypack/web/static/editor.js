@@ -6,7 +6,7 @@
   var frame = document.getElementById("preview");
   if (!form || !frame) return;
   var status = document.getElementById("preview-status");
-  var timer = null, sent = 0, anchor = "";
+  var timer = null, sent = 0, anchor = "", kept = 0;
   window.policypackPreviews = 0;
 
   function para(cls, strong, text) {
@@ -63,6 +63,7 @@
       show(rj[1]);
       if (rj[1].preview) {
         frame.setAttribute("data-anchor", anchor);
+        try { kept = frame.contentWindow.scrollY; } catch (e) { kept = 0; }
         frame.src = rj[1].preview;
       } else {
         status.textContent = "The preview shows the last version without problems.";
@@ -82,9 +83,10 @@
 
   frame.addEventListener("load", function () {
     var a = frame.getAttribute("data-anchor");
-    try {
+    try {  // at the clause being edited, or where the reader had scrolled to
       var el = a && frame.contentDocument.getElementById(a);
       if (el) el.scrollIntoView({block: "start"});
+      else frame.contentWindow.scrollTo(0, kept);
     } catch (e) { /* a preview from elsewhere: leave it where it is */ }
     if (frame.src.indexOf("/preview/") >= 0) {
       status.textContent = "Preview updated (not saved yet).";
