@@ -574,3 +574,17 @@ def test_hostile_wording_in_a_slot_is_bounded_and_inert(project, keys, text, exp
     saved = c.post(EDIT, data={**form, "editor": "Jo", "fill:local-it-contacts": text})
     if expect == "message":
         assert saved.status_code == 422  # never written
+
+
+def test_a_project_that_does_not_load_is_said_plainly_and_only_the_adviser_sees_where(project, keys):
+    school = school_client(project, keys)
+    adviser = client(project, keys)
+    adviser.get("/?token=adviser-token-for-tests")
+    broken = project / "schools" / f"{OTHER}.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("kind: local-authority", "kind: county"),
+                      encoding="utf-8")
+    r = school.get(EDIT)
+    assert r.status_code == 500 and "does not load" in r.text and OTHER not in r.text
+    assert "Ask your HR adviser" in r.text
+    r = adviser.get("/")
+    assert r.status_code == 500 and f"schools/{OTHER}.yaml:" in r.text and "Traceback" not in r.text

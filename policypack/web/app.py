@@ -115,11 +115,13 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
             raise Problem(403, "Not yours to see", "Your link opens your own organisation's pages only.")
         return session, who
 
-    def project():
+    def project(request: Request):
         try:
             return store.load(root)
-        except Failed as exc:
-            lines = "\n".join(p.format() for p in exc.report.errors[:20])
+        except Failed as exc:  # the messages name every organisation's files: for the adviser only
+            who = session_of(request)[1]
+            lines = "\n".join(p.format() for p in exc.report.errors[:20]) if who and who.adviser else \
+                "Ask your HR adviser: their page of the editor shows what to fix."
             raise Problem(500, "The project does not load", "The project's files have problems, so nothing can be "
                           f"edited until they are fixed (`policypack check` lists them):\n{lines}")
 
@@ -182,7 +184,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                           "printed when the editor started).")
         if not who.adviser:
             return RedirectResponse(f"/o/{who.org}", 303)
-        return adviser_page(request, project())
+        return adviser_page(request, project(request))
 
     def adviser_page(request: Request, proj, new_link: Optional[str] = None) -> HTMLResponse:
         """The organisations, the links and the schedule; a new link is shown once, in the answer
@@ -216,7 +218,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
     def dashboard(request: Request):
         oid = request.path_params["oid"]
         need(request, oid)
-        proj = project()
+        proj = project(request)
         org = org_and_policy(proj, oid)
         from ..resolve import resolve
         rows, todo = [], []
@@ -249,7 +251,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
     def editor(request: Request):
         oid, pid = request.path_params["oid"], request.path_params["pid"]
         need(request, oid)
-        proj = project()
+        proj = project(request)
         org = org_and_policy(proj, oid, pid)
         done, note = request.query_params.get("saved", ""), request.query_params.get("note", "")[:200]
         done = done if done == "nothing" or re.fullmatch(r"[0-9a-f]{1,12}", done) else ""
@@ -287,7 +289,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         check_csrf(session, request, form)
 
         def run():
-            proj = project()
+            proj = project(request)
             org = org_and_policy(proj, oid, pid)
             return work(request, session, form, proj, org, store.page_for(proj, oid, pid))
         return await run_in_threadpool(run)
@@ -326,7 +328,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
     def view(request: Request):
         oid, pid = request.path_params["oid"], request.path_params["pid"]
         need(request, oid)
-        proj = project()
+        proj = project(request)
         org_and_policy(proj, oid, pid)
         from ..resolve import resolve
         try:
@@ -360,7 +362,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         need(request, oid)
         if fmt not in DOWNLOADS:
             raise Problem(404, "No such download", "Downloads are PDF and DOCX.")
-        proj = project()
+        proj = project(request)
         org_and_policy(proj, oid, pid)
         if not building.acquire(blocking=False):
             raise Problem(503, "Busy", "Another document is being built. Try again in a minute.")
@@ -383,7 +385,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
     def departures(request: Request):
         oid, pid = request.path_params["oid"], request.path_params["pid"]
         need(request, oid)
-        proj = project()
+        proj = project(request)
         org = org_and_policy(proj, oid, pid)
         from ..diff import diff_policies
         from ..redline import Redline, render_html
@@ -405,7 +407,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
         session, who = need(request, adviser=True)
         form = await form_of(request)
         check_csrf(session, request, form)
-        proj = project()
+        proj = project(request)
         oid = form.get("organisation", "")
         org_and_policy(proj, oid)
         try:
