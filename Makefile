@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: build test check deps test-deps clean
+.PHONY: build test check serve deps test-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ build: deps
 
 check: deps
 	$(PY) build.py check
+
+serve: deps
+	$(PY) build.py serve $(ARGS)
 
 test: test-deps
 	$(PY) -m pytest -q $(ARGS)

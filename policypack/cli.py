@@ -474,6 +474,32 @@ def build_cmd(root, schools, policies, formats, out, as_of, jobs, force, executo
         sys.exit(1)
 
 
+@main.command()
+@root_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="The port to listen on.")
+@click.option("--link", "link_org", metavar="ORG", help="Print a new link that lets organisation ORG edit its own "
+              "layer, and exit.")
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="How long a --link works.")
+@click.option("--base-url", metavar="URL", help="The editor's public address, for --link (default: http://HOST:PORT).")
+def serve(root, host, port, link_org, days, base_url):
+    """Start the web editor on the project: each organisation customises its own layer in a page
+    per policy, with a live preview; the adviser sees every organisation."""
+    project = load_or_exit(root)
+    try:
+        from .web.app import link_command, serve as run
+    except ImportError as exc:
+        raise click.UsageError(f"the editor needs Starlette and uvicorn ({exc}): pip install -e .") from None
+    try:  # both keep the links' secret in the project's .policypack/, made on first use
+        if link_org is not None:
+            pairs(project, [link_org])
+            echo(link_command(root, link_org, days, base_url or f"http://{host}:{port}"))
+            return
+        run(root, host, port, echo)
+    except OSError as exc:
+        could_not_write(exc)
+
+
 from .cli_versions import diff, review  # noqa: E402
 
 main.add_command(diff)

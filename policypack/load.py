@@ -12,6 +12,8 @@ import os
 import re
 import stat
 from collections import deque
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Optional
 
@@ -316,8 +318,27 @@ def load_project(root: Path, report: Optional[Report] = None) -> Project:
     return Project(root=root, library=library, policies=policies, organisations=organisations)
 
 
+# Files read from memory instead of the disk: {path relative to the project: text}, set by `in_memory`
+_IN_MEMORY: ContextVar = ContextVar("policypack_in_memory", default=None)
+
+
+@contextmanager
+def in_memory(texts: dict):
+    """Within the block, load_project reads each file named in `texts` (its path relative to the
+    project, e.g. "schools/x.yaml") from there instead of the disk: the web editor checks an edited
+    layer this way before writing it. The text is bounded by the caller."""
+    token = _IN_MEMORY.set(dict(texts))
+    try:
+        yield
+    finally:
+        _IN_MEMORY.reset(token)
+
+
 def _read(path: Path, root: Path, report: Report, empty_hint: str):
     rel = path.relative_to(root).as_posix()
+    texts = _IN_MEMORY.get()
+    if texts is not None and rel in texts:
+        return rel, read_yaml(texts[rel], rel, report, empty_hint)
     within = root / rel.split("/")[0]  # schools/ or policy_src/
     data, problem = read_regular(path, within, MAX_BYTES)
     if problem:
@@ -1402,3 +1423,29 @@ def _check_extends(orgs: dict, report: Report) -> None:
                                  "'extends' goes round in a cycle: " + " -> ".join(cycle),
                                  "An organisation cannot extend itself or its own descendants: remove one 'extends'.")
                 break
+
+
+def reload_layer(project: Project, file: str, text: str, report: Optional[Report] = None) -> Project:
+    """`project` with one organisation's file (`file`, e.g. "schools/x.yaml") read again from `text`
+    and everything else as it was loaded: what load_project gives with that file changed, checked
+    across organisations the same way, without reading the other files again (the web editor's
+    preview does this on every pause in typing). The other organisations are copied, not shared, as
+    the checks may change them. Raises Failed."""
+    import dataclasses
+
+    report = report if report is not None else Report()
+    root = Path(project.root)
+    own = {o.id: dict(o.own_policies) for o in project.organisations.values() if o.own_policies}
+    with in_memory({file: text}):
+        org = _load_org(root / file, root, project.policies, report, [p for ps in own.values() for p in ps.values()])
+    organisations = {k: dataclasses.replace(o, policies=dict(o.policies), own_policies={})
+                     for k, o in project.organisations.items() if o.file != file}
+    if org is not None:
+        organisations[org.id] = org
+    _check_extends(organisations, report)
+    _check_own_policies(organisations, own, project.policies, report)
+    _check_numbering(organisations, report)
+    _check_names(organisations, report)
+    if report.errors:
+        raise Failed(report)
+    return dataclasses.replace(project, organisations=organisations)
