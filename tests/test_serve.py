@@ -247,6 +247,11 @@ def test_field_of_maps_lines_and_paths():
     assert at[11] == "optional:c-1"  # a flow list on one line: its first item
     assert at[13] == "adoption:date" and at[1] is None and at[2] is None
     assert field_of(Problem(Loc("schools/other.yaml", 4), "m"), "schools/x.yaml", paths) is None
+    # the field path the loader gives wins over the line; a path in another organisation's file
+    # (its own fill of a slot with the same id) is not about this layer's field
+    fill = ("organisation", "fill", "slot-a")
+    assert field_of(Problem(Loc("schools/x.yaml", 1, fill), "m"), "schools/x.yaml", paths) == "fill:slot-a"
+    assert field_of(Problem(Loc("schools/parent.yaml", 6, fill), "m"), "schools/x.yaml", paths) is None
     from policypack.web.fields import field_of_path
     for path in ("organisation.policies.p.fill.slot-a", "/organisation/policies/p/fill/slot-a",
                  ("organisation", "fill", "slot-a")):

@@ -5,7 +5,7 @@ shows it beside the field that wrote that line: the layer's text is parsed by ru
 round-trip loader, which knows the line of every key and list item, so each line maps to the key
 path written there (`organisation.policies.acceptable-use.fill.local-it-contacts`), and the key
 path to a field name (`fill:local-it-contacts`). When a problem carries a key path of its own
-(`Problem.path`, being added to policypack.errors), that is used instead of the line.
+(`Problem.path`, from the loader and the stages after it), that is used instead of the line.
 """
 from __future__ import annotations
 
@@ -83,9 +83,11 @@ def field_of_path(path) -> Optional[str]:
 def field_of(problem, layer_file: str, paths: list) -> Optional[str]:
     """The field `problem` is about, if it is about the edited layer (`layer_file`, relative to the
     project) and a field of the editor wrote the place it names."""
+    if problem.loc.file != layer_file:  # another file's field of the same name is not this one
+        return None
     own = getattr(problem, "path", None)
     if own:
         return field_of_path(own)
-    if problem.loc.file != layer_file or not problem.loc.line:
+    if not problem.loc.line:
         return None
     return field_of_path(path_at(paths, problem.loc.line))
