@@ -247,9 +247,14 @@ def csv_cell(value) -> str:
 
 
 def review_csv(rows: list) -> str:
+    """The rows for a spreadsheet: one cell per value; the schedule's wording (`readable`, a
+    mapping) is spread over columns of its own (`readable_adopted`, ...), never a Python repr."""
+    flat = [{**{k: v for k, v in r.items() if not isinstance(v, dict)},
+             **{f"{k}_{sub}": x for k, v in r.items() if isinstance(v, dict) for sub, x in v.items()}}
+            for r in rows]
     buf = io.StringIO()
-    fields = list(rows[0]) if rows else list(COLUMNS)
+    fields = list(flat[0]) if flat else list(COLUMNS)
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(fields)
-    writer.writerows([csv_cell(r.get(f)) for f in fields] for r in rows)
+    writer.writerows([csv_cell(r.get(f)) for f in fields] for r in flat)
     return buf.getvalue()

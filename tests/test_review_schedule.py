@@ -103,3 +103,17 @@ def test_a_revision_recorded_above_is_inherited_and_counted():
     assert row["model_revision"] == rev and isinstance(row["behind"], int)
     assert re.fullmatch(rf"Inherited from Saltmarsh Federation: model version 6\.0, {DATE}",
                         row["readable"]["reviewed_against"])
+
+
+def test_the_csv_has_one_value_per_cell_and_the_wording_in_columns_of_its_own():
+    import csv
+    import io
+
+    from policypack.review import review_csv
+
+    project = load_project(ROOT, Report())
+    rows = list(csv.DictReader(io.StringIO(review_csv(review_rows(project, AS_OF)))))
+    assert rows and not [v for r in rows for v in r.values() if v.startswith(("{", "["))]
+    brookfield = next(r for r in rows if r["organisation"] == "brookfield-primary-school")
+    assert re.fullmatch(rf"Model version 5\.0, {DATE}", brookfield["readable_reviewed_against"])
+    assert brookfield["readable_adopted"] == "10 December 2025"
