@@ -263,7 +263,7 @@ def _apply(out: Layered, org: Organisation, pl, report: Report) -> None:
             continue
         siblings = idx[anchor.id][1]
         pos = siblings.index(anchor) + (1 if ins.where == "after" else 0)
-        siblings.insert(pos, ins.node)
+        siblings.insert(pos, ins.node.clone())  # a copy: layers below fill or switch it, per copy
         out.unplaced.difference_update(n.id for n in ins.node.walk())
         out.consultation.append((org.id, "insert", ins.node.id, ins.loc))
         idx = _index(policy)
