@@ -1,0 +1,682 @@
+"""A school's edited DOCX back as proposed operations on its layer (`policypack import-docx`).
+
+The DOCX writer bookmarks every part, section, clause and appendix (`c_<id>`) and names the
+organisation, the policy and a digest of the text in custom document properties. So a file the
+school returns is read (policypack.docxread: bounded, no macros, no outside links, no DTDs,
+tracked changes accepted), its paragraphs fall to the clause whose bookmark comes before them,
+and each clause's text is compared with what the sources give now, ignoring what Word changes
+by itself: runs, styles, its own numbering, curly or straight quotes and dashes, empty paragraphs.
+
+Each difference becomes an operation of the layer format, never a blob of text:
+- a slot's text changed: `fill`;
+- one variable's value replaced by the same words everywhere it is printed: `variables:`;
+- wording that is another variant of the clause: `variants:`;
+- an optional clause deleted: `disable`; another deleted: `remove` (needs consultation);
+- a new numbered paragraph: `insert` after the clause before it (needs consultation);
+- a clause moved among its neighbours: `move`;
+- any other edit: `replace`, flagged as needing consultation with the unions;
+- an edit to a locked clause is refused, with the reason.
+Comments are listed for the adviser. `apply` writes the operations into the school's file with the
+round-trip writer (policypack.layerwrite) and keeps them only when `check` passes afterwards.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from . import docxread
+from .docxread import Refused
+from .errors import Failed, Report
+from .layer import apply_layers
+from .load import load_project
+from .model import Form, ListBlock, Para, RNode, Table, XRef, inline_text
+from .resolve import resolve
+
+LOCKED_REASON = "the model locks this clause (it is required by law or by agreement), so a school cannot change it"
+CONSULT = "needs union consultation: it changes text outside the customisable slots"
+_LABEL = re.compile(r"^\s*(?:Appendix\s+|Part\s+)?\(?[0-9A-Za-z]{1,6}(?:[.)][0-9A-Za-z]{1,6})*[.)]?\)?\t")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+                         "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+                         "\u2212": "-", "\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u00ad": None,
+                         "\u2026": "..."})
+
+
+def canon(text: str) -> str:
+    """Text as compared: quotes, dashes and spaces as plain characters, one space between words, no
+    number Word or a writer put before the tab."""
+    text = _LABEL.sub("", text)
+    return " ".join(text.translate(_QUOTES).split())
+
+
+@dataclass
+class Operation:
+    op: str  # fill | variables | variants | disable | remove | insert | move | replace | retitle
+    id: str  # clause id (the variable's name for `variables`)
+    value: object = None  # text, variant name, anchor ...
+    where: str = ""  # insert/move: after | before
+    consultation: bool = False
+    refused: str = ""  # why it cannot be applied
+    was: str = ""  # the text before, for the report
+    note: str = ""
+    anchor: str = ""  # insert: the clause it goes after or before
+
+    def __post_init__(self):  # plain strings: ids from the loader carry their source lines
+        self.id, self.anchor, self.where = str(self.id), str(self.anchor), str(self.where)
+        if isinstance(self.value, str):
+            self.value = str(self.value)
+        elif isinstance(self.value, dict):
+            self.value = {str(k): str(v) for k, v in self.value.items()}
+
+    def as_json(self) -> dict:
+        out = {"op": self.op, "id": self.id, "value": self.value, "consultation": self.consultation}
+        if self.where:
+            out["where"] = self.where
+        if self.anchor:
+            out["anchor"] = self.anchor
+        if self.refused:
+            out["refused"] = self.refused
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass
+class Result:
+    file: str
+    organisation: str
+    policy: str
+    operations: list = field(default_factory=list)
+    comments: list = field(default_factory=list)  # {"id", "author", "clause", "text"}
+    warnings: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.organisation, self.policy = str(self.organisation), str(self.policy)
+
+    @property
+    def refused(self) -> list:
+        return [o for o in self.operations if o.refused]
+
+    def as_json(self) -> dict:
+        return {"file": self.file, "organisation": self.organisation, "policy": self.policy,
+                "operations": [o.as_json() for o in self.operations], "comments": self.comments,
+                "warnings": self.warnings}
+
+
+# ---- the clauses as the sources give them ------------------------------------------------------
+def expected_paragraphs(node: RNode) -> list:
+    """The node's text as the DOCX writer lays it out, one string per paragraph (list markers that
+    Word draws are not text; tables and forms are not read)."""
+    out = []
+
+    def blocks(bs):
+        for b in bs:
+            if isinstance(b, Para):
+                out.append(inline_text(b.inlines))
+            elif isinstance(b, ListBlock):
+                for item in b.items:
+                    blocks(item)
+
+    blocks(node.blocks)
+    return out
+
+
+def _has_table(node: RNode) -> bool:
+    def walk(bs):
+        for b in bs:
+            if isinstance(b, (Table, Form)):
+                return True
+            if isinstance(b, ListBlock) and any(walk(i) for i in b.items):
+                return True
+        return False
+    return walk(node.blocks)
+
+
+def _canon_paras(paras) -> list:
+    return [c for c in (canon(p) for p in paras) if c]
+
+
+@dataclass
+class _Clause:
+    id: str
+    head: Optional[object] = None  # the bookmarked paragraph
+    paras: list = field(default_factory=list)  # docxread.Paragraph, after the head
+    new: bool = False
+    level: int = 0
+    after: Optional[str] = None  # for a new clause: the id read before it
+
+
+def _segment(paras, bookmarks: dict, plan_ids: set) -> tuple:
+    """Paragraphs grouped by clause, in document order. A paragraph Word numbers with a clause
+    numbering but no bookmark starts a new clause; any other follows the clause before it."""
+    order, seen = [], {}
+    current = None
+    for p in paras:
+        own = [bookmarks[b] for b in p.bookmarks if b in bookmarks and bookmarks[b] not in seen]
+        if own:
+            cid = own[0]
+            current = seen[cid] = _Clause(cid, head=p)
+            order.append(current)
+            for other in own[1:]:  # bookmarks of clauses deleted into this paragraph
+                seen[other] = _Clause(other)
+            continue
+        if current is None:
+            continue  # the cover, the contents
+        if p.num is not None and p.num[0] in plan_ids and not p.empty:
+            current = _Clause(f"new-{len(order)}", head=p, new=True, level=p.num[1] + 1, after=current.id)
+            order.append(current)
+            continue
+        current.paras.append(p)
+    return order, seen
+
+
+def _body(clause: _Clause, titled: bool) -> list:
+    """The docxread paragraphs that hold a clause's text (its title paragraph left out)."""
+    paras = ([] if titled or clause.head is None else [clause.head]) + clause.paras
+    return [p for p in paras if not p.empty]
+
+
+# ---- Markdown of edited text -------------------------------------------------------------------
+def _markdown(paras, list_style: str, label: str = "") -> str:
+    """Paragraphs as Markdown: a paragraph Word numbers as a list item becomes a list item."""
+    lines, prev_list = [], None
+    for i, p in enumerate(paras):
+        md = p.md.strip()
+        if i == 0 and label and md.startswith(label):
+            md = md[len(label):].lstrip()
+        listed = None
+        m = re.match(r"^\\?\(?([a-z]{1,4}|[0-9]{1,3})\\?[.)]\t\s*", md)
+        if p.num is not None and int(p.num[0]) >= 10:
+            listed = p.num[1]
+        elif m and m.end() < len(md):
+            listed, md = 0, md[m.end():]
+        md = md.replace("\t", " ")
+        md = "\n".join(s.strip() for s in md.split("\n"))
+        if listed is not None:
+            marker = "-" if list_style == "bullet" else "1."
+            block = "    " * listed + marker + " " + md.replace("\n", "\n" + "    " * (listed + 1))
+            lines.append(("" if prev_list is not None else "\n") + block)
+            prev_list = listed
+        else:
+            lines.append("\n" + md)
+            prev_list = None
+    text = "\n".join(lines).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", text) + "\n"
+
+
+def _list_style(node: RNode) -> str:
+    for b in node.blocks:
+        if isinstance(b, ListBlock):
+            return "bullet" if b.style == "bullet" else "ordered"
+    return "bullet"
+
+
+_VAR = re.compile(r"\{\{-?\s*([a-z_][a-z0-9_]*)\s*(\|\s*capitalize\s*)?-?\}\}")
+
+
+def _revariable(md: str, source: str, values: dict) -> str:
+    """Put the source's variables back where their values are printed, so the school's text keeps
+    following them."""
+    used = {}
+    for m in _VAR.finditer(source or ""):
+        name = m[1]
+        if name in values and isinstance(values[name], str) and len(values[name].strip()) >= 3:
+            used[(name, bool(m[2]))] = values[name] if not m[2] else values[name][:1].upper() + values[name][1:]
+    for (name, cap), value in sorted(used.items(), key=lambda kv: -len(kv[1])):
+        expr = "{{ " + name + (" | capitalize" if cap else "") + " }}"
+        md = re.sub(r"(?<![\w{])" + re.escape(docxread.md_escape(value)) + r"(?![\w}])", lambda _: expr, md)
+    return md
+
+
+# ---- the import ---------------------------------------------------------------------------------
+def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
+    """Read `path` and propose operations on `school`'s layer for `policy`. Raises Refused (the
+    file) or Failed (the sources)."""
+    report = Report()
+    project = load_project(root, report)
+    doc = resolve(project, school, policy, report)
+    if report.errors:
+        raise Failed(report)
+    from .render.docx import ORG_PROPERTY, POLICY_PROPERTY, SOURCE_PROPERTY, bookmark_name, source_digest
+    from .render import docx_numbering as wn
+
+    pkg = docxread.open_docx(path)
+    props = pkg.custom_properties()
+    if ORG_PROPERTY not in props or POLICY_PROPERTY not in props:
+        raise Refused("it does not say which organisation and policy it was built for (no policypack "
+                      "properties): only a DOCX that policypack built can be read back. Build the policy "
+                      "again and send the school that file")
+    if (props[ORG_PROPERTY], props[POLICY_PROPERTY]) != (school, policy):
+        raise Refused(f"it was built for {props[ORG_PROPERTY]}'s '{props[POLICY_PROPERTY]}', not for "
+                      f"{school}'s '{policy}'; import it with --school {props[ORG_PROPERTY]} "
+                      f"--policy {props[POLICY_PROPERTY]}, or choose the right file")
+    result = Result(str(path), school, policy)
+    if props.get(SOURCE_PROPERTY) != source_digest(doc):
+        result.warnings.append("the sources have changed since this file was built, so some differences may be "
+                               "changes to the model or the layers, not the school's edits: check each one")
+
+    nodes = {n.id: n for n in doc.walk_outline()}
+    bookmarks = {bookmark_name(n.anchor): n.id for n in nodes.values()}
+    links = {}
+    for n in doc.walk():
+        for x in _xrefs(n.blocks):
+            if x.policy:
+                links[(f"{x.policy}.docx", bookmark_name(x.anchor) if x.anchor else "")] = x.target
+    paras, comments = docxread.read(pkg, bookmarks, links)
+    plan_ids = {str(wn.BODY), str(wn.APPENDIX), str(wn.PART)}
+    order, found = _segment(paras, bookmarks, plan_ids)
+
+    layered = apply_layers(project, school, policy, Report())
+    sources = {n.id: n for n in layered.policy.walk()}
+    values = {k: v[0] for k, v in layered.variables.items()}
+    values["organisation"] = doc.org.name
+
+    def titled(n: RNode) -> bool:
+        return n.kind in ("section", "appendix", "part") or bool(n.title)
+
+    # what changed, clause by clause
+    changed = {}  # id -> (old paragraphs, new docxread paragraphs)
+    for cid, n in nodes.items():
+        if n.generated or cid not in found:
+            continue
+        c = found[cid]
+        old = expected_paragraphs(n)
+        new = _body(c, titled(n))
+        if _canon_paras(old) != _canon_paras([p.text for p in new]):
+            changed[cid] = (old, new)
+        if n.title and c.head is not None and canon(c.head.text) != canon(_title_shown(n)):
+            _retitle(result, n, c.head.text, doc)
+    deleted = [cid for cid, n in nodes.items() if not n.generated and n.kind != "part" and
+               (cid not in found or (found[cid].head is None and not found[cid].paras))]
+    deleted_set = set(deleted)
+
+    variables = _variables(changed, nodes, values, layered)
+    done = set()
+    for name, (new_value, ids) in sorted(variables.items()):
+        result.operations.append(Operation("variables", name, new_value, was=values[name],
+                                           note=f"the {'same words' if len(ids) > 1 else 'words'} in "
+                                                f"{', '.join(sorted(ids))}; applies to every policy of "
+                                                f"{school} and the organisations below it"))
+        done.update(ids)
+
+    for cid in deleted:
+        if any(a in deleted_set for a in _ancestors(cid, doc)):
+            continue  # removed with its parent
+        n = nodes[cid]
+        src = sources.get(cid)
+        if src is not None and src.optional:
+            result.operations.append(Operation("disable", cid))
+        else:
+            locked = [m.id for m in n.walk() if m.locked]
+            result.operations.append(Operation("remove", cid, consultation=True,
+                                               refused=f"'{locked[0]}' is locked: {LOCKED_REASON}" if locked else ""))
+
+    for cid, (old, new) in changed.items():
+        if cid in done or cid in deleted_set:
+            continue
+        n, src = nodes[cid], sources.get(cid)
+        label = n.label + "\t" if n.label and not titled(n) else ""
+        md = _revariable(_markdown(new, _list_style(n), label), src.current_text()[0] if src else "", values)
+        was = "\n".join(old)
+        variant = _variant(project, school, policy, n, new)
+        if variant:
+            result.operations.append(Operation("variants", cid, variant, was=was))
+        elif n.locked:
+            result.operations.append(Operation("replace", cid, md, consultation=True, was=was,
+                                               refused=f"'{cid}' is locked: {LOCKED_REASON}"))
+        elif _has_table(n):
+            result.operations.append(Operation("replace", cid, md, consultation=not n.slot, was=was,
+                                               refused=f"'{cid}' holds a table or form, which a text edit cannot "
+                                                       "carry over: make this change in the layer by hand"))
+        elif "{%" in md or "{#" in md or re.search(r"\{\{(?! (ref\('|[a-z_]+ (\| capitalize )?\}\}))", md):
+            result.operations.append(Operation("fill" if n.slot else "replace", cid, md, consultation=not n.slot,
+                                               was=was, refused="the new text holds '{{', '{%' or '{#', which "
+                                                                "policy text reads as a template: edit it by hand"))
+        elif n.slot:
+            result.operations.append(Operation("fill", cid, md, was=was))
+        else:
+            result.operations.append(Operation("replace", cid, md, consultation=True, was=was, note=CONSULT))
+
+    _new_clauses(result, order, nodes, doc, values)
+    _moves(result, order, nodes, doc, deleted_set)
+
+    for cid_comment, (author, text) in sorted(comments.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
+        where = ""
+        for c in order:
+            if any(cid_comment in p.comments for p in ([c.head] if c.head else []) + c.paras):
+                where = c.id if not c.new else f"new text after {c.after}"
+                break
+        result.comments.append({"id": cid_comment, "author": author, "clause": where, "text": text})
+    return result
+
+
+def _xrefs(blocks):
+    def inl(xs):
+        for x in xs:
+            if isinstance(x, XRef):
+                yield x
+            elif hasattr(x, "children"):
+                yield from inl(x.children)
+    for b in blocks:
+        if isinstance(b, Para):
+            yield from inl(b.inlines)
+        elif isinstance(b, ListBlock):
+            for item in b.items:
+                yield from _xrefs(item)
+
+
+def _title_shown(n: RNode) -> str:
+    """The title paragraph's text as the writer makes it (Word numbering draws the number)."""
+    return n.title or ""
+
+
+def _retitle(result: Result, n: RNode, text: str, doc) -> None:
+    shown = text
+    if n.kind in ("appendix", "part"):
+        shown = re.sub(r"^\s*(Appendix|Part)?\s*[0-9A-Za-z]*\s*[\u2013\-]\s*", "", text)
+    shown = _LABEL.sub("", shown).strip()
+    if canon(shown) == canon(n.title or ""):
+        return
+    result.operations.append(Operation("retitle", n.id, shown, consultation=True, was=n.title or "",
+                                       refused=f"'{n.id}' is locked: {LOCKED_REASON}" if n.locked else ""))
+
+
+def _ancestors(cid: str, doc) -> list:
+    parents = {c.id: n.id for n in doc.walk_outline() for c in n.children}
+    out = []
+    while cid in parents:
+        cid = parents[cid]
+        out.append(cid)
+    return out
+
+
+def _variables(changed: dict, nodes: dict, values: dict, layered) -> dict:
+    """{name: (new value, clause ids)} for each variable whose value the school replaced by the same
+    words in every clause that prints it, and made no other change in those clauses."""
+    out = {}
+    texts = {cid: "\n".join(_canon_paras(old)) for cid, (old, _) in changed.items()}
+    news = {cid: "\n".join(_canon_paras([p.text for p in new])) for cid, (_, new) in changed.items()}
+    everywhere = {cid: "\n".join(_canon_paras(expected_paragraphs(n))) for cid, n in nodes.items() if not n.generated}
+    for name, value in values.items():
+        if name == "organisation" or name not in layered.variables or not isinstance(value, str):
+            continue
+        v = canon(value)
+        if len(v) < 3:
+            continue
+        holders = [cid for cid, t in everywhere.items() if _has(t, v)]
+        if not holders or any(cid not in changed for cid in holders):
+            continue
+        found = None
+        for cid in holders:
+            w = _replacement(texts[cid], news[cid], v)
+            if w is None or (found is not None and w != found):
+                found = None
+                break
+            found = w
+        if found and found != v:
+            out[name] = (found, holders)
+    return out
+
+
+def _has(text: str, v: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(v) + r"(?!\w)", text, re.I) is not None
+
+
+def _replacement(old: str, new: str, v: str) -> Optional[str]:
+    """W when `new` is `old` with every `v` replaced by W (a capitalised `v` by W capitalised)."""
+    pattern = r"(?<!\w)" + re.escape(v) + r"(?!\w)"
+    hits = list(re.finditer(pattern, old, re.I))
+    if not hits:
+        return None
+    grow, rest = divmod(len(new) - len(old), len(hits))
+    if rest or len(v) + grow <= 0:
+        return None
+    start = hits[0].start()
+    w = new[start:start + len(v) + grow]
+    if old[start].isupper() and not v[:1].isupper():
+        w = w[:1].lower() + w[1:]
+    return w if _swap(old, v, w) == new else None
+
+
+def _swap(text: str, v: str, w: str) -> str:
+    def repl(m):
+        return w[:1].upper() + w[1:] if m[0][:1].isupper() and not v[:1].isupper() else w
+    return re.sub(r"(?<!\w)" + re.escape(v) + r"(?!\w)", repl, text, flags=re.I)
+
+
+def _variant(project, school: str, policy: str, n: RNode, new) -> Optional[str]:
+    """The name of another variant of clause `n` whose text is the edited text, if one is."""
+    if len(n.variants) < 2:
+        return None
+    pl = project.organisations[school].policies.get(policy)
+    from .model import PolicyLayer
+    from .errors import Loc
+    if pl is None:
+        pl = project.organisations[school].policies[policy] = PolicyLayer(loc=Loc("import"))
+        made = True
+    else:
+        made = False
+    before = pl.variants.get(n.id)
+    target = _canon_paras([p.text for p in new])
+    try:
+        for name in n.variants:
+            if name == n.variant:
+                continue
+            pl.variants[n.id] = (name, Loc("import"))
+            try:
+                other = resolve(project, school, policy, Report())
+            except Exception:  # noqa: BLE001 - a variant that does not resolve is simply not a match
+                continue
+            node = other.by_id().get(n.id)
+            if node is not None and _canon_paras(expected_paragraphs(node)) == target:
+                return name
+    finally:
+        if made:
+            del project.organisations[school].policies[policy]
+        elif before is None:
+            pl.variants.pop(n.id, None)
+        else:
+            pl.variants[n.id] = before
+    return None
+
+
+def _slug(text: str, taken: set) -> str:
+    words = re.findall(r"[a-z0-9]+", canon(text).lower())[:6]
+    base = "-".join(words)[:48].strip("-") or "local-clause"
+    if not base[0].isalpha():
+        base = "local-" + base
+    cid, k = base, 2
+    while cid in taken:
+        cid, k = f"{base}-{k}", k + 1
+    taken.add(cid)
+    return cid
+
+
+def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) -> None:
+    """A numbered paragraph without a bookmark: a clause the school added, inserted after the
+    clause of its level before it (or before the first clause of its parent)."""
+    taken = set(nodes)
+    levels = {cid: n.level for cid, n in nodes.items()}
+    seq = []  # (id, level) in the order read
+    for c in order:
+        if not c.new:
+            seq.append((c.id, levels.get(c.id, 0)))
+            continue
+        heading = c.head.style.lower().startswith("heading")
+        paras = c.paras if heading else [c.head] + c.paras
+        text_md = _markdown([p for p in paras if not p.empty], "bullet")
+        cid = _slug(c.head.text, taken)
+        item = {"id": cid, "text": _revariable(text_md, " ".join("{{ %s }}" % k for k in values), values)}
+        if heading:
+            item = {"id": cid, "title": c.head.text.strip(), "text": item["text"]}
+        anchor, where = None, "after"
+        for prev, lvl in reversed(seq):
+            if lvl == c.level:
+                anchor = prev
+                break
+            if lvl < c.level:  # its parent: before the parent's first child
+                kids = nodes[prev].children if prev in nodes else []
+                if kids:
+                    anchor, where = kids[0].id, "before"
+                break
+        op = Operation("insert", cid, item, where=where, consultation=True, note=CONSULT, anchor=anchor or "")
+        if anchor is None:
+            op.refused = "there is no clause of its level next to it to insert it beside: add it in the layer by hand"
+        result.operations.append(op)
+        seq.append((cid, c.level))
+
+
+def _moves(result: Result, order: list, nodes: dict, doc, deleted: set) -> None:
+    """Clauses that stand elsewhere among their siblings than the sources put them: `move`."""
+    parents = {c.id: n.id for n in doc.walk_outline() for c in n.children}
+    read_order = [c.id for c in order if not c.new and c.id in nodes]
+    position = {cid: k for k, cid in enumerate(read_order)}
+    groups = {}
+    for cid in read_order:
+        groups.setdefault(parents.get(cid), []).append(cid)
+    for parent, kids in groups.items():
+        expected = [c.id for c in (nodes[parent].children if parent in nodes else
+                                   [n for n in doc.top_level() + doc.appendices])] if parent else \
+            [n.id for n in doc.top_level() + doc.appendices]
+        expected = [k for k in expected if k in position]
+        kids = sorted(kids, key=position.get)
+        if kids == expected:
+            continue
+        sm = difflib.SequenceMatcher(None, expected, kids, autojunk=False)
+        keep = {kids[j] for block in sm.get_matching_blocks() for j in range(block.b, block.b + block.size)}
+        for k, cid in enumerate(kids):
+            if cid in keep:
+                continue
+            if k > 0:
+                op = Operation("move", cid, kids[k - 1], where="after")
+            else:
+                op = Operation("move", cid, kids[1] if len(kids) > 1 else "", where="before")
+            result.operations.append(op)
+
+
+# ---- applying ---------------------------------------------------------------------------------
+class ApplyError(Exception):
+    pass
+
+
+def apply(root: Path, result: Result) -> Path:
+    """Write the operations into schools/<school>.yaml with the round-trip writer; the file is kept
+    only if every policy of the school and the organisations below it still resolves."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    from . import layerwrite
+    from .versions import still_resolves
+
+    if result.refused:
+        raise ApplyError(f"{len(result.refused)} edit(s) cannot be applied (listed above), so nothing was written; "
+                         "undo them in the Word file, or make the change in the layer by hand")
+    school, policy = result.organisation, result.policy
+    path = Path(root) / "schools" / f"{school}.yaml"
+    report = Report()
+    project = load_project(root, report)
+    org = project.organisations[school]
+    if Path(org.file).name != path.name or not path.exists():
+        path = Path(root) / org.file if not Path(org.file).is_absolute() else Path(org.file)
+
+    def text(value: str):
+        return LiteralScalarString(value.rstrip("\n") + "\n")
+
+    def seq(mapping, key):
+        s = mapping.get(key)
+        if not isinstance(s, list):
+            s = mapping[key] = CommentedSeq()
+        return s
+
+    def edit(layer):
+        o = layer.data.get("organisation") if isinstance(layer.data, dict) else None
+        if not isinstance(o, dict):
+            raise layerwrite.LayoutError(f"{path.name} has no 'organisation:' mapping")
+        for op in result.operations:
+            if op.op == "variables":
+                layer.mapping("organisation", "variables")[op.id] = op.value
+                continue
+            if op.op == "fill" and op.id in org.fill and op.id not in (org.policies.get(policy).fill
+                                                                     if policy in org.policies else {}):
+                layer.mapping("organisation", "fill")[op.id] = text(op.value)
+                continue
+            pl = layer.mapping("organisation", "policies", policy)
+            if op.op in ("fill", "replace"):
+                layer.mapping("organisation", "policies", policy, op.op)[op.id] = text(op.value)
+            elif op.op == "retitle":
+                layer.mapping("organisation", "policies", policy, op.op)[op.id] = op.value
+            elif op.op == "variants":
+                layer.mapping("organisation", "policies", policy, "variants")[op.id] = op.value
+            elif op.op in ("disable", "remove"):
+                s = seq(pl, op.op)
+                if op.id not in s:
+                    s.append(op.id)
+                en = pl.get("enable")
+                if op.op == "disable" and isinstance(en, list) and op.id in en:
+                    en.remove(op.id)
+            elif op.op == "insert":
+                clause = CommentedMap()
+                for k, v in op.value.items():
+                    clause[k] = text(v) if k == "text" else v
+                item = CommentedMap()
+                item[op.where] = op.anchor
+                item["clause"] = clause
+                seq(pl, "insert").append(item)
+            elif op.op == "move":
+                item = CommentedMap()
+                item["id"] = op.id
+                item[op.where] = op.value
+                seq(pl, "move").append(item)
+
+    def below(project):  # the school and every organisation whose layers sit on it
+        return [(oid, pid) for oid in sorted(project.organisations)
+                if school in [c.id for c in project.chain(oid)] for pid in project.published(oid)]
+
+    def validate():
+        return still_resolves(root, below, "the changes did not pass check, so the file was left as it was")
+
+    try:
+        layerwrite.save(path, edit, validate)
+    except layerwrite.LayoutError as exc:
+        raise ApplyError(str(exc)) from None
+    return path
+
+
+def describe(result: Result) -> list:
+    """The report as lines of text for the adviser."""
+    out = [f"{result.file}: {result.organisation} / {result.policy}"]
+    for wng in result.warnings:
+        out.append(f"warning: {wng}")
+    if not result.operations:
+        out.append("No edits to the policy's text were found.")
+    for op in result.operations:
+        flag = " [REFUSED]" if op.refused else " [needs union consultation]" if op.consultation else ""
+        if op.op == "variables":
+            head = f"variables: {op.id}: {op.was!r} -> {op.value!r}"
+        elif op.op == "variants":
+            head = f"variants: {op.id}: {op.value}"
+        elif op.op in ("disable", "remove"):
+            head = f"{op.op}: {op.id}"
+        elif op.op == "insert":
+            head = f"insert {op.where} {op.anchor or '?'}: clause {op.id}"
+        elif op.op == "move":
+            head = f"move: {op.id} {op.where} {op.value}"
+        else:
+            head = f"{op.op}: {op.id}"
+        out.append(f"- {head}{flag}")
+        if op.refused:
+            out.append(f"    refused: {op.refused}")
+        if op.note and not op.refused:
+            out.append(f"    {op.note}")
+        if op.op in ("fill", "replace", "retitle"):
+            out += ["    " + line for line in str(op.value).rstrip("\n").split("\n")]
+        if op.op == "insert":
+            out += ["    " + line for line in str(op.value.get("text", "")).rstrip("\n").split("\n")]
+    if result.comments:
+        out.append("Comments in the file:")
+        for c in result.comments:
+            out.append(f"- {c['author'] or 'someone'} on {c['clause'] or 'the front matter'}: {c['text']}")
+    return out
