@@ -6,6 +6,7 @@ numbering changed), imports it, and for the edits that can be applied, applies t
 the project, builds again and checks that the new DOCX reads as the edited one.
 """
 import copy
+import functools
 import datetime as dt
 import io
 import json
@@ -46,6 +47,17 @@ def project(tmp_path):
 
 
 def build(root, school=SCHOOL, policy=POLICY) -> bytes:
+    if Path(root) == ROOT:
+        return _shipped(school, policy)
+    return _build(root, school, policy)
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped(school, policy) -> bytes:
+    return _build(ROOT, school, policy)
+
+
+def _build(root, school, policy) -> bytes:
     report = Report()
     doc = resolve(load_project(root, report), school, policy, report)
     assert not report.errors, [p.format() for p in report.errors]
@@ -322,6 +334,63 @@ def test_moved_paragraph_becomes_move(project, tmp_path):
     assert out["operations"][0]["value"] == "email-approved-accounts"
 
 
+def test_edit_to_an_untitled_clause_and_a_new_numbered_paragraph(project, tmp_path):
+    """Clauses without a title: the bookmarked paragraph is the text; a paragraph Word numbers like
+    it, typed after it, is a new clause of the same level."""
+    def edit(d):
+        head = d.paras("aup-definition-personal-data")[0]
+        d.track(d.paras("aup-definition-ict-systems")[0], "", "In this policy, ")
+        d.insert_after(d.paras("aup-definition-personal-data")[-1],
+                       "“Cloud storage” means any online service that keeps files away from the school.",
+                       like=head)
+    out = round_trip(project, tmp_path, edit, [("replace", "aup-definition-ict-systems"),
+                                                ("insert", "cloud-storage-means-any-online-service")])
+    assert out["operations"][1]["anchor"] == "aup-definition-personal-data"
+    assert "title" not in out["operations"][1]["value"]
+
+
+def test_clause_deleted_outright_is_remove_needing_consultation(project, tmp_path):
+    def edit(d):
+        for p in d.paras("email-integrity"):
+            p.getparent().remove(p)  # deleted without tracking
+    out = round_trip(project, tmp_path, edit, [("remove", "email-integrity")])
+    assert out["operations"][0]["consultation"] is True
+
+
+def test_locked_clause_deleted_is_refused(project, tmp_path):
+    d = Docx(build(project))
+    for p in d.paras("personal-devices-no-photos"):
+        d.delete_tracked(p)
+    res = run_import(project, d.bytes(), tmp_path)
+    assert res.exit_code == 1
+    op = json.loads(res.stdout)["operations"][0]
+    assert (op["op"], op["id"]) == ("remove", "personal-devices-no-photos")
+    assert op["refused"].startswith("'personal-devices-no-photos' is locked")
+
+
+def test_retitle_and_emphasis_and_links_survive(project, tmp_path):
+    """A changed heading is a retitle; a replacement keeps the clause's links as Markdown links."""
+    def edit(d):
+        d.track(d.paras("email-disclosure")[0], "Messages are records", "Every message is a record")
+        p = d.text_para("local-it-contacts")
+        d.track(p, "log a request with", "raise a ticket with")
+    out = round_trip(project, tmp_path, edit, [("retitle", "email-disclosure"), ("fill", "local-it-contacts")])
+    fill = out["operations"][1]["value"]
+    assert "[help@northshire-broadband.example](mailto:help@northshire-broadband.example)" in fill
+    assert "{{ it_provider }}" in fill and "{{ head }}" in fill  # the variables are kept
+
+
+def test_inserted_clause_is_copied_per_organisation():
+    """Resolving a school that fills its council's inserted slot leaves the council's copy alone
+    (the import resolves one loaded project many times)."""
+    report = Report()
+    proj = load_project(ROOT, report)
+    council = "northshire-county-council"
+    before = resolve(proj, council, POLICY, report).by_id()["northshire-support-contacts"].text
+    resolve(proj, SCHOOL, POLICY, report)
+    assert resolve(proj, council, POLICY, report).by_id()["northshire-support-contacts"].text == before
+
+
 def test_word_habits_are_not_edits(project, tmp_path):
     """Renamed styles, Word's numbering changed, straight quotes, empty paragraphs added and a
     comment: no operation, and the comment is listed with its clause."""
@@ -386,6 +455,7 @@ def _with(data: bytes, name: str, content: bytes) -> bytes:
     return _zip(parts)
 
 
+@functools.lru_cache(maxsize=None)
 def _hostile_cases():
     good = build(ROOT)
     with zipfile.ZipFile(io.BytesIO(good)) as z:
@@ -435,3 +505,22 @@ def test_writer_names_what_the_file_is_for():
     assert props["policypack-organisation"] == SCHOOL and props["policypack-policy"] == POLICY
     assert len(props["policypack-source"]) == 16
     assert build(ROOT) == build(ROOT)  # still the same bytes each time
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice is not installed")
+def test_edited_and_saved_by_libreoffice(project, tmp_path):
+    """A real office suite: LibreOffice opens the DOCX, records a change to one clause, saves as
+    DOCX; the import finds that one edit, and applying it reproduces the text LibreOffice saved."""
+    from tests.helpers_docx import libreoffice_replace
+
+    edited = libreoffice_replace(build(project), "count as phones under this section",
+                                 "count as phones and tablets under this section", tmp_path)
+    with zipfile.ZipFile(io.BytesIO(edited)) as z:
+        saved = z.read("word/document.xml")
+    assert b"<w:ins " in saved and b"<w:del " in saved  # LibreOffice recorded the change
+    res = run_import(project, edited, tmp_path)
+    assert res.exit_code == 0, res.output
+    assert ops(res) == [("replace", "personal-devices-smart-watches")]
+    res = run_import(project, edited, tmp_path, "--apply")
+    assert res.exit_code == 0, res.output
+    assert body_text(build(project)) == body_text(edited)
