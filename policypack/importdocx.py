@@ -63,6 +63,8 @@ class Operation:
     was: str = ""  # the text before, for the report
     note: str = ""
     anchor: str = ""  # insert: the clause it goes after or before
+    now: str = ""  # the edited text as the file shows it, for the report
+    label: str = ""  # the clause's number and title in the school's copy, for the report
 
     def __post_init__(self):  # plain strings: ids from the loader carry their source lines
         self.id, self.anchor, self.where = str(self.id), str(self.anchor), str(self.where)
@@ -81,6 +83,8 @@ class Operation:
             out["refused"] = self.refused
         if self.note:
             out["note"] = self.note
+        if self.label:
+            out["label"] = self.label
         return out
 
 
@@ -207,6 +211,31 @@ def _markdown(paras, list_style: str, label: str = "") -> str:
     return re.sub(r"\n{3,}", "\n\n", text) + "\n"
 
 
+_LIST_LINE = re.compile(r"^(-|\d+\.) ")
+_STARTS_BLOCK = re.compile(r"^([-+*>#=]+|\d+[.)]|\\?\(?[a-z0-9]+\)|_+)$")
+
+
+def _wrap(line: str, width: int = 96) -> str:
+    """A paragraph's line wrapped for the layer file, never so that a line starts with a word
+    Markdown would read as a list marker, a heading, a quote or a rule (a soft break is a space)."""
+    if not line or line[0].isspace() or _LIST_LINE.match(line):
+        return line
+    words, out, cur = re.findall(r"\{\{.*?\}\}\S*|\S+", line), [], ""
+    for word in words:
+        if cur and len(cur) + 1 + len(word) > width and not _STARTS_BLOCK.match(word) and word:
+            out.append(cur)
+            cur = word
+        else:
+            cur = f"{cur} {word}" if cur else word
+    out.append(cur)
+    return "\n".join(out)
+
+
+def wrap(md: str) -> str:
+    """Markdown with its paragraphs' lines wrapped (list items are left as they are)."""
+    return "\n".join(_wrap(line) for line in md.split("\n"))
+
+
 def _list_style(node: RNode) -> str:
     for b in node.blocks:
         if isinstance(b, ListBlock):
@@ -319,29 +348,33 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
             continue
         n, src = nodes[cid], sources.get(cid)
         label = n.label + "\t" if n.label and not titled(n) else ""
-        md = _revariable(_markdown(new, _list_style(n), label), src.current_text()[0] if src else "", values)
-        was = "\n".join(old)
+        md = wrap(_revariable(_markdown(new, _list_style(n), label), src.current_text()[0] if src else "", values))
+        was, now = "\n".join(old), "\n".join(p.text for p in new)
         variant = _variant(project, school, policy, n, new)
         if variant:
-            result.operations.append(Operation("variants", cid, variant, was=was))
+            result.operations.append(Operation("variants", cid, variant, was=was, now=now))
         elif n.locked:
-            result.operations.append(Operation("replace", cid, md, consultation=True, was=was,
+            result.operations.append(Operation("replace", cid, md, consultation=True, was=was, now=now,
                                                refused=f"'{cid}' is locked: {LOCKED_REASON}"))
         elif _has_table(n):
-            result.operations.append(Operation("replace", cid, md, consultation=not n.slot, was=was,
+            result.operations.append(Operation("replace", cid, md, consultation=not n.slot, was=was, now=now,
                                                refused=f"'{cid}' holds a table or form, which a text edit cannot "
                                                        "carry over: make this change in the layer by hand"))
         elif "{%" in md or "{#" in md or re.search(r"\{\{(?! (ref\('|[a-z_]+ (\| capitalize )?\}\}))", md):
             result.operations.append(Operation("fill" if n.slot else "replace", cid, md, consultation=not n.slot,
-                                               was=was, refused="the new text holds '{{', '{%' or '{#', which "
+                                               was=was, now=now, refused="the new text holds '{{', '{%' or '{#', which "
                                                                 "policy text reads as a template: edit it by hand"))
         elif n.slot:
-            result.operations.append(Operation("fill", cid, md, was=was))
+            result.operations.append(Operation("fill", cid, md, was=was, now=now))
         else:
-            result.operations.append(Operation("replace", cid, md, consultation=True, was=was, note=CONSULT))
+            result.operations.append(Operation("replace", cid, md, consultation=True, was=was, now=now, note=CONSULT))
 
     _new_clauses(result, order, nodes, doc, values)
     _moves(result, order, nodes, doc, deleted_set)
+    for op in result.operations:
+        n = nodes.get(op.id)
+        if n is not None:
+            op.label = " ".join(x for x in (n.label, n.title or "") if x)
 
     for cid_comment, (author, text) in sorted(comments.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
         where = ""
@@ -380,7 +413,7 @@ def _retitle(result: Result, n: RNode, text: str, doc) -> None:
     shown = _LABEL.sub("", shown).strip()
     if canon(shown) == canon(n.title or ""):
         return
-    result.operations.append(Operation("retitle", n.id, shown, consultation=True, was=n.title or "",
+    result.operations.append(Operation("retitle", n.id, shown, consultation=True, was=n.title or "", now=shown,
                                        refused=f"'{n.id}' is locked: {LOCKED_REASON}" if n.locked else ""))
 
 
@@ -509,7 +542,7 @@ def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) ->
         paras = c.paras if heading else [c.head] + c.paras
         text_md = _markdown([p for p in paras if not p.empty], "bullet")
         cid = _slug(c.head.text, taken)
-        item = {"id": cid, "text": _revariable(text_md, " ".join("{{ %s }}" % k for k in values), values)}
+        item = {"id": cid, "text": wrap(_revariable(text_md, " ".join("{{ %s }}" % k for k in values), values))}
         if heading:
             item = {"id": cid, "title": c.head.text.strip(), "text": item["text"]}
         anchor, where = None, "after"
@@ -645,7 +678,25 @@ def apply(root: Path, result: Result) -> Path:
     return path
 
 
+def word_changes(was: str, now: str, context: int = 4) -> list:
+    """The words that changed, each with a few words either side: "... as phones [-under-] {+and
+    tablets under+} this ..." (quotes and dashes compared plainly)."""
+    a, b = canon(was).split(), canon(now).split()
+    out = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        before = a[max(0, i1 - context):i1]
+        after = a[i2:i2 + context]
+        piece = (["..."] if i1 - context > 0 else []) + before
+        piece += [f"[-{' '.join(a[i1:i2])}-]"] if i2 > i1 else []
+        piece += [f"{{+{' '.join(b[j1:j2])}+}}"] if j2 > j1 else []
+        out.append(" ".join(piece + after + (["..."] if i2 + context < len(a) else [])))
+    return out
+
+
 def describe(result: Result) -> list:
+
     """The report as lines of text for the adviser."""
     out = [f"{result.file}: {result.organisation} / {result.policy}"]
     for wng in result.warnings:
@@ -666,13 +717,16 @@ def describe(result: Result) -> list:
             head = f"move: {op.id} {op.where} {op.value}"
         else:
             head = f"{op.op}: {op.id}"
-        out.append(f"- {head}{flag}")
+        out.append(f"- {head}{flag}" + (f"  ({op.label})" if op.label else ""))
         if op.refused:
             out.append(f"    refused: {op.refused}")
         if op.note and not op.refused:
             out.append(f"    {op.note}")
+        if op.op in ("fill", "replace", "retitle") and op.was:
+            out += ["    changed: " + c for c in word_changes(op.was, op.now or str(op.value))[:6]]
         if op.op in ("fill", "replace", "retitle"):
-            out += ["    " + line for line in str(op.value).rstrip("\n").split("\n")]
+            out.append("    new text:")
+            out += ["      " + line for line in str(op.value).rstrip("\n").split("\n")]
         if op.op == "insert":
             out += ["    " + line for line in str(op.value.get("text", "")).rstrip("\n").split("\n")]
     if result.comments:

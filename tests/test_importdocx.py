@@ -435,8 +435,9 @@ def test_readable_report(project, tmp_path):
     res = CliRunner().invoke(main, ["import-docx", "--root", str(project), str(f), "--school", SCHOOL,
                                     "--policy", POLICY])
     assert res.exit_code == 0
-    assert "- replace: personal-devices-smart-watches [needs union consultation]" in res.stdout
-    assert "count as phones and laptops" in res.stdout
+    assert ("- replace: personal-devices-smart-watches [needs union consultation]  "
+            "(8.3 Smart watches and other wearables)") in res.stdout
+    assert "changed: ... message count as phones {+and laptops+} under this section. Their ..." in res.stdout
 
 
 # ---- hostile files -------------------------------------------------------------------------------
