@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -98,16 +99,21 @@ class Package:
         if name not in self.names:
             return None
         out = bytearray()
-        with self.zip.open(name) as f:
-            while True:
-                chunk = f.read(65536)
-                if not chunk:
-                    break
-                out += chunk
-                self.inflated += len(chunk)
-                if len(out) > MAX_PART or self.inflated > MAX_TOTAL:
-                    raise Refused(f"its part '{name}' inflates past what its zip entry declares: a zip bomb, "
-                                  "not a document")
+        try:
+            with self.zip.open(name) as f:
+                while True:
+                    chunk = f.read(65536)
+                    if not chunk:
+                        break
+                    out += chunk
+                    self.inflated += len(chunk)
+                    if len(out) > MAX_PART or self.inflated > MAX_TOTAL:
+                        raise Refused(f"its part '{name}' inflates past what its zip entry declares: a zip "
+                                      "bomb, not a document")
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError,
+                ValueError) as exc:  # damaged, encrypted, or compressed in a way Word never uses
+            raise Refused(f"its part '{name}' cannot be read ({exc}); open the file in Word and save it "
+                          "again") from None
         return bytes(out)
 
     def part(self, name: str):

@@ -456,6 +456,15 @@ def _with(data: bytes, name: str, content: bytes) -> bytes:
     return _zip(parts)
 
 
+def _damaged(data: bytes, name: str) -> bytes:
+    """The file with bytes in the middle of a part's compressed data changed (its CRC then fails)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo(name)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    middle = start + info.compress_size // 2
+    return data[:middle] + bytes(b ^ 0x55 for b in data[middle:middle + 16]) + data[middle + 16:]
+
+
 @functools.lru_cache(maxsize=None)
 def _hostile_cases():
     good = build(ROOT)
@@ -464,6 +473,7 @@ def _hostile_cases():
         document = z.read("word/document.xml")
     return {
         "not a zip": (b"PK\x03\x04 this is not a zip", "not a Word (.docx) file"),
+        "damaged part": (_damaged(good, "word/document.xml"), "cannot be read"),
         "zip bomb": (_with(good, "word/media/bomb.bin", b"\0" * (40 * 1024 * 1024)), "MB"),
         "ratio bomb": (_with(good, "word/media/bomb.bin", b"\0" * (8 * 1024 * 1024)), "zip bomb"),
         "huge part": (_with(good, "word/document.xml", document + b" " * (33 * 1024 * 1024)), "limit"),
