@@ -63,6 +63,7 @@ class Operation:
     was: str = ""  # the text before, for the report
     note: str = ""
     anchor: str = ""  # insert: the clause it goes after or before
+    kind: str = ""  # insert: clause | section | appendix
     now: str = ""  # the edited text as the file shows it, for the report
     label: str = ""  # the clause's number and title in the school's copy, for the report
 
@@ -79,6 +80,8 @@ class Operation:
             out["where"] = self.where
         if self.anchor:
             out["anchor"] = self.anchor
+        if self.kind:
+            out["kind"] = self.kind
         if self.refused:
             out["refused"] = self.refused
         if self.note:
@@ -529,6 +532,8 @@ def _slug(text: str, taken: set) -> str:
 
 
 def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) -> None:
+    from .render import docx_numbering as wn
+
     """A numbered paragraph without a bookmark: a clause the school added, inserted after the
     clause of its level before it (or before the first clause of its parent)."""
     taken = set(nodes)
@@ -538,13 +543,19 @@ def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) ->
         if not c.new:
             seq.append((c.id, levels.get(c.id, 0)))
             continue
-        heading = c.head.style.lower().startswith("heading")
+        family = {str(wn.APPENDIX): "appendix", str(wn.PART): "part"}.get(c.head.num[0], "section")
+        kind = family if c.level == 1 else "clause"
+        heading = kind != "clause" or c.head.style.lower().startswith("heading")
         paras = c.paras if heading else [c.head] + c.paras
         text_md = _markdown([p for p in paras if not p.empty], "bullet")
         cid = _slug(c.head.text, taken)
-        item = {"id": cid, "text": wrap(_revariable(text_md, " ".join("{{ %s }}" % k for k in values), values))}
-        if heading:
-            item = {"id": cid, "title": c.head.text.strip(), "text": item["text"]}
+        # the names and roles among the variables (a one-word lower-case value such as "included"
+        # is a setting, not a name, and stays as the school wrote it)
+        names = {k: v for k, v in values.items() if isinstance(v, str) and (" " in v.strip() or v != v.lower())}
+        text_md = wrap(_revariable(text_md, " ".join("{{ %s }}" % k for k in names), names))
+        item = {"id": cid, "title": _LABEL.sub("", c.head.text).strip()} if heading else {"id": cid}
+        if text_md.strip():
+            item["text"] = text_md
         anchor, where = None, "after"
         for prev, lvl in reversed(seq):
             if lvl == c.level:
@@ -555,9 +566,14 @@ def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) ->
                 if kids:
                     anchor, where = kids[0].id, "before"
                 break
-        op = Operation("insert", cid, item, where=where, consultation=True, note=CONSULT, anchor=anchor or "")
+        op = Operation("insert", cid, item, where=where, consultation=True, note=CONSULT, anchor=anchor or "",
+                       kind=kind)
         if anchor is None:
-            op.refused = "there is no clause of its level next to it to insert it beside: add it in the layer by hand"
+            op.refused = f"there is no {kind} of its level next to it to insert it beside: add it in the layer by hand"
+        elif kind == "part":
+            op.refused = "a new part cannot be made from a Word file: add it in the layer by hand"
+        elif "text" not in item and kind == "clause":
+            op.refused = "the new clause has a heading but no text: add its text, or add it in the layer by hand"
         result.operations.append(op)
         seq.append((cid, c.level))
 
@@ -656,7 +672,7 @@ def apply(root: Path, result: Result) -> Path:
                     clause[k] = text(v) if k == "text" else v
                 item = CommentedMap()
                 item[op.where] = op.anchor
-                item["clause"] = clause
+                item[op.kind or "clause"] = clause
                 seq(pl, "insert").append(item)
             elif op.op == "move":
                 item = CommentedMap()
@@ -712,7 +728,7 @@ def describe(result: Result) -> list:
         elif op.op in ("disable", "remove"):
             head = f"{op.op}: {op.id}"
         elif op.op == "insert":
-            head = f"insert {op.where} {op.anchor or '?'}: clause {op.id}"
+            head = f"insert {op.where} {op.anchor or '?'}: {op.kind or 'clause'} {op.id}"
         elif op.op == "move":
             head = f"move: {op.id} {op.where} {op.value}"
         else:

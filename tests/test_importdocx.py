@@ -215,13 +215,24 @@ class Docx:
         return out.getvalue()
 
 
+class _AnyBookmark(dict):
+    """Every clause bookmark, as the name of what a REF field points at."""
+
+    def __contains__(self, name):
+        return name.startswith("c_")
+
+    def __getitem__(self, name):
+        return name
+
+
 def body_text(data: bytes) -> list:
     """What a reader sees of the policy's body, tracked changes accepted: canonical paragraphs from
-    the first bookmark on (numbers Word draws are not text)."""
+    the first bookmark on, with their emphasis and links (numbers Word draws are not text, and a
+    cross-reference is compared by its target, not by the number Word last stored in the field)."""
     pkg = docxread.Package(data)
-    paras, _ = docxread.read(pkg, {}, {})
+    paras, _ = docxread.read(pkg, _AnyBookmark(), {})
     start = next(i for i, p in enumerate(paras) if any(b.startswith("c_") for b in p.bookmarks))
-    return [c for c in (importdocx.canon(p.text) for p in paras[start:]) if c]
+    return [c for c in (importdocx.canon(p.md) for p in paras[start:]) if c]
 
 
 def run_import(root, data: bytes, tmp_path, *args):
@@ -347,6 +358,18 @@ def test_edit_to_an_untitled_clause_and_a_new_numbered_paragraph(project, tmp_pa
                                                 ("insert", "cloud-storage-means-any-online-service")])
     assert out["operations"][1]["anchor"] == "aup-definition-personal-data"
     assert "title" not in out["operations"][1]["value"]
+
+
+def test_new_numbered_heading_becomes_a_section(project, tmp_path):
+    def edit(d):
+        last = d.paras("personal-devices-school-systems")[-1]
+        heading = d.insert_after(last, "Printing", like=d.paras("personal-devices")[0])
+        d.insert_after(heading, "Print only what you need, and collect it at once.", like=d.text_para("aup-purpose"))
+    out = round_trip(project, tmp_path, edit, [("insert", "printing")])
+    op = out["operations"][0]
+    assert (op["kind"], op["where"], op["anchor"]) == ("section", "after", "personal-devices")
+    assert op["value"] == {"id": "printing", "title": "Printing",
+                           "text": "Print only what you need, and collect it at once.\n"}
 
 
 def test_clause_deleted_outright_is_remove_needing_consultation(project, tmp_path):
