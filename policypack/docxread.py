@@ -17,6 +17,7 @@ Word's numbering draws are not text, so they are not read; field results (a REF'
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 import zlib
@@ -407,13 +408,16 @@ def read(pkg: Package, refs: dict, links: dict) -> tuple:
 
 
 def open_docx(path: Path) -> Package:
+    """The file at `path` as a Package: a regular file, read no further than MAX_FILE bytes (a
+    device or a pipe is refused rather than read for ever)."""
+    import stat
+
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE:
-            raise Refused(f"the file is {size // (1024 * 1024)} MB; a policy's DOCX is far smaller "
-                          f"(the limit is {MAX_FILE // (1024 * 1024)} MB)")
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise Refused("it is not a regular file")
+            data = f.read(MAX_FILE + 1)
     except OSError as exc:
         raise Refused(f"cannot read it: {exc.strerror or exc}") from None
     return Package(data)

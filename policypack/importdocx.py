@@ -201,7 +201,7 @@ def _markdown(paras, list_style: str, label: str = "") -> str:
         elif m and m.end() < len(md):
             listed, md = 0, md[m.end():]
         md = md.replace("\t", " ")
-        md = "\n".join(s.strip() for s in md.split("\n"))
+        md = "\n".join(_line_start(s.strip()) for s in md.split("\n"))
         if listed is not None:
             marker = "-" if list_style == "bullet" else "1."
             block = "    " * listed + marker + " " + md.replace("\n", "\n" + "    " * (listed + 1))
@@ -237,6 +237,18 @@ def _wrap(line: str, width: int = 96) -> str:
 def wrap(md: str) -> str:
     """Markdown with its paragraphs' lines wrapped (list items are left as they are)."""
     return "\n".join(_wrap(line) for line in md.split("\n"))
+
+
+_BLOCK_START = re.compile(r"^(#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|[-=*]{2,}\s*$|=+\s*$)")
+_NUMBER_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+
+
+def _line_start(line: str) -> str:
+    """A line of the school's text that Markdown would read as a heading, quote, list item or rule,
+    escaped so it prints as typed."""
+    if _BLOCK_START.match(line):
+        return "\\" + line
+    return _NUMBER_START.sub(lambda m: m[1] + "\\" + m[2], line)
 
 
 def _list_style(node: RNode) -> str:

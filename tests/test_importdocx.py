@@ -450,6 +450,41 @@ def test_locked_clause_edit_is_refused_with_its_reason(project, tmp_path):
     assert (project / "schools" / f"{SCHOOL}.yaml").read_bytes() == before
 
 
+def test_nothing_is_written_unless_check_passes(project, tmp_path):
+    """Deleting a clause another clause refers to proposes `remove`, but the layer would not pass
+    check, so --apply puts the file back and says why."""
+    d = Docx(build(project))
+    for p in d.paras("misuse-reporting-compromise"):
+        d.delete_tracked(p)
+    before = (project / "schools" / f"{SCHOOL}.yaml").read_bytes()
+    res = run_import(project, d.bytes(), tmp_path, "--apply")
+    assert res.exit_code == 1
+    assert ops(res) == [("remove", "misuse-reporting-compromise")]
+    assert "did not pass check, so the file was left as it was" in res.stderr
+    assert "misuse-reporting-compromise" in res.stderr.split("left as it was", 1)[1]
+    assert (project / "schools" / f"{SCHOOL}.yaml").read_bytes() == before
+
+
+def test_text_that_looks_like_markdown_prints_as_typed(project, tmp_path):
+    def edit(d):
+        p = d.text_para("personal-devices-smart-watches")
+        d.insert_after(p, "- not a list, 2. not a number, # not a heading", tracked=False)
+        d.insert_after(p, "1. Nor this * or _this_ or [this](https://example.org) or &amp; {{", tracked=False)
+        d.insert_after(p, "---", tracked=False)
+    d = Docx(build(project))
+    edit(d)
+    res = run_import(project, d.bytes(), tmp_path)
+    op = json.loads(res.stdout)["operations"][0]
+    assert op["refused"].startswith("the new text holds '{{'")
+    d = Docx(build(project))
+    edit(d)
+    d.track(next(p for p in d.body.iter(q("p")) if d.text(p).startswith("1. Nor")), " {{", "")
+    f = d.bytes()
+    res = run_import(project, f, tmp_path, "--apply")
+    assert res.exit_code == 0, res.output
+    assert body_text(build(project)) == body_text(f)
+
+
 def test_readable_report(project, tmp_path):
     d = Docx(build(project))
     d.track(d.text_para("personal-devices-smart-watches"), "count as phones", "count as phones and laptops")
@@ -495,6 +530,7 @@ def _hostile_cases():
         types, rels = z.read("[Content_Types].xml"), z.read("word/_rels/document.xml.rels")
         document = z.read("word/document.xml")
     return {
+        "huge file": (b"PK\x03\x04" + b"\0" * (26 * 1024 * 1024), "limit is 25 MB"),
         "not a zip": (b"PK\x03\x04 this is not a zip", "not a Word (.docx) file"),
         "damaged part": (_damaged(good, "word/document.xml"), "cannot be read"),
         "zip bomb": (_with(good, "word/media/bomb.bin", b"\0" * (40 * 1024 * 1024)), "MB"),
@@ -522,6 +558,12 @@ def test_hostile_files_are_refused_clearly(case, tmp_path):
     assert res.exit_code == 1, res.output
     assert res.stderr.startswith(f"{f}: error: ") and message in res.stderr, res.stderr
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("path, message", [("/dev/zero", "not a regular file"), ("missing.docx", "cannot read it")])
+def test_unreadable_paths_are_refused(path, message, tmp_path):
+    res = CliRunner().invoke(main, ["import-docx", "--root", str(ROOT), path, "--school", SCHOOL, "--policy", POLICY])
+    assert res.exit_code == 1 and f"{path}: error: " in res.stderr and message in res.stderr, res.output
 
 
 def test_file_for_another_school_is_refused(tmp_path):
