@@ -235,11 +235,11 @@ def body_text(data: bytes) -> list:
     return [c for c in (importdocx.canon(p.md) for p in paras[start:]) if c]
 
 
-def run_import(root, data: bytes, tmp_path, *args):
+def run_import(root, data: bytes, tmp_path, *args, school=SCHOOL, policy=POLICY):
     f = tmp_path / "returned.docx"
     f.write_bytes(data)
-    res = CliRunner().invoke(main, ["import-docx", "--root", str(root), str(f), "--school", SCHOOL,
-                                    "--policy", POLICY, "--json", *args])
+    res = CliRunner().invoke(main, ["import-docx", "--root", str(root), str(f), "--school", school,
+                                    "--policy", policy, "--json", *args])
     return res
 
 
@@ -483,6 +483,27 @@ def test_text_that_looks_like_markdown_prints_as_typed(project, tmp_path):
     res = run_import(project, f, tmp_path, "--apply")
     assert res.exit_code == 0, res.output
     assert body_text(build(project)) == body_text(f)
+
+
+def test_cross_references_stay_references(project, tmp_path):
+    """A REF field to a clause, and a link to another policy of the pack, come back as ref()."""
+    def edit(d):
+        d.track(d.text_para("personal-devices-school-systems"), "No one has to", "Nobody has to")
+    out = round_trip(project, tmp_path, edit, [("replace", "personal-devices-school-systems")])
+    assert "{{ ref('misuse-reporting-compromise') }}" in out["operations"][0]["value"]
+
+    school = "kestrel-park-academy"
+    d = Docx(build(project, school, POLICY))
+    p = next(p for p in d.paras("aup-related-documents") if "ocial media" in d.text(p))
+    d.split_runs(p, d.text(p) + " Read it.")  # (the link to the other policy goes: typed over)
+    res = run_import(project, d.bytes(), tmp_path, school=school)
+    assert "{{ ref('social-media:') }}" not in res.stdout
+    d = Docx(build(project, school, POLICY))
+    p = next(p for p in d.paras("aup-related-documents") if "ocial media" in d.text(p))
+    d.track(p, d.text(p)[-1], d.text(p)[-1] + " Read it.")
+    res = run_import(project, d.bytes(), tmp_path, school=school)
+    assert res.exit_code == 0, res.output
+    assert "{{ ref('social-media:') }}" in json.loads(res.stdout)["operations"][0]["value"]
 
 
 def test_readable_report(project, tmp_path):
