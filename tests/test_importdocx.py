@@ -279,6 +279,18 @@ def test_slot_edit_in_split_runs_becomes_fill(project, tmp_path):
     assert "local-it-contacts: |" in (project / "schools" / f"{SCHOOL}.yaml").read_text()
 
 
+def test_slot_with_a_list_keeps_its_list(project, tmp_path):
+    def edit(d):
+        item = next(p for p in d.paras("northshire-support-contacts") if "occupational health" in d.text(p))
+        d.track(item, "through a referral from", "by asking")
+        d.insert_after(item, "the staff wellbeing champion, Mr Okafor;", like=item)  # a new bullet
+    out = round_trip(project, tmp_path, edit, [("fill", "northshire-support-contacts")])
+    text = out["operations"][0]["value"]
+    assert "\n- the council’s occupational health service, by asking the {{ head }};\n" \
+           "- the staff wellbeing champion, Mr Okafor;\n- [Education Support]" in text
+    assert "northshire-support-contacts: |" in (project / "schools" / f"{SCHOOL}.yaml").read_text()
+
+
 def test_tracked_edit_outside_slots_is_replace_needing_consultation(project, tmp_path):
     def edit(d):
         d.track(d.text_para("personal-devices-smart-watches"), "count as phones", "count as phones and laptops")
@@ -424,6 +436,12 @@ def test_word_habits_are_not_edits(project, tmp_path):
     num = etree.fromstring(d.parts["word/numbering.xml"])
     for lvl in num.iter(q("lvlText")):
         lvl.set(q("val"), lvl.get(q("val")).replace(".", "-"))
+    lists = [a for a in num.iter(q("abstractNum")) if int(a.get(q("abstractNumId"))) >= 10]
+    assert lists  # the policy has in-text lists: renumber them from 3, in capital roman numerals
+    for a in lists:
+        for lvl in a.iter(q("lvl")):
+            lvl.find(q("start")).set(q("val"), "3")
+            lvl.find(q("numFmt")).set(q("val"), "upperRoman")
     d.parts["word/numbering.xml"] = etree.tostring(num)
     p = d.text_para("email-disclosure")
     d.split_runs(p, d.text(p).replace("\u2019", "'"))
