@@ -333,8 +333,12 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
             changed[cid] = (old, new)
         if n.title and c.head is not None and canon(c.head.text) != canon(_title_shown(n)):
             _retitle(result, n, c.head.text, doc)
+    # a clause is deleted when its bookmark is gone, or when only its heading is left (its text and
+    # any clauses under it deleted): a clause without text is not something a layer can say
     deleted = [cid for cid, n in nodes.items() if not n.generated and n.kind != "part" and
-               (cid not in found or (found[cid].head is None and not found[cid].paras))]
+               (cid not in found or (found[cid].head is None and not found[cid].paras) or
+                (n.kind == "clause" and cid in changed and not changed[cid][1] and
+                 not any(c.id in found for c in n.children)))]
     deleted_set = set(deleted)
 
     variables = _variables(changed, nodes, values, layered)

@@ -392,6 +392,13 @@ def test_clause_deleted_outright_is_remove_needing_consultation(project, tmp_pat
     assert out["operations"][0]["consultation"] is True
 
 
+def test_clause_left_with_only_its_heading_is_removed(project, tmp_path):
+    d = Docx(build(project))
+    for p in d.paras("messaging-work-platforms")[1:]:
+        p.getparent().remove(p)
+    assert ops(run_import(project, d.bytes(), tmp_path)) == [("remove", "messaging-work-platforms")]
+
+
 def test_locked_clause_deleted_is_refused(project, tmp_path):
     d = Docx(build(project))
     for p in d.paras("personal-devices-no-photos"):
