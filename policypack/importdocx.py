@@ -12,8 +12,9 @@ Each difference becomes an operation of the layer format, never a blob of text:
 - one variable's value replaced by the same words everywhere it is printed: `variables:`;
 - wording that is another variant of the clause: `variants:`;
 - an optional clause deleted: `disable`; another deleted: `remove` (needs consultation);
+- a switched-off optional clause typed or pasted back word for word: `enable`;
 - a new numbered paragraph: `insert` after the clause before it (needs consultation);
-- a clause moved among its neighbours: `move`;
+- a clause moved, among its neighbours or under another section: `move`;
 - any other edit: `replace`, flagged as needing consultation with the unions;
 - an edit to a locked clause is refused, with the reason.
 Comments are listed for the adviser. `apply` writes the operations into the school's file with the
@@ -388,8 +389,10 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
         else:
             result.operations.append(Operation("replace", cid, md, consultation=True, was=was, now=now, note=CONSULT))
 
-    _new_clauses(result, order, nodes, doc, values)
-    _moves(result, order, nodes, doc, deleted_set)
+    off = [n.id for n in layered.policy.walk() if n.optional and not n.enabled and n.id not in nodes]
+    _new_clauses(result, order, nodes, doc, values,
+                 lambda c: _switched_on(project, school, policy, off, c) if off else None)
+    _moves(result, order, nodes, doc)
     for op in result.operations:
         n = nodes.get(op.id)
         if n is not None:
@@ -499,39 +502,53 @@ def _swap(text: str, v: str, w: str) -> str:
     return re.sub(r"(?<!\w)" + re.escape(v) + r"(?!\w)", repl, text, flags=re.I)
 
 
+def _resolved_with(project, school: str, policy: str, key: str, cid: str, value=None):
+    """The school's copy of the policy as it would be with one more choice in its layer: `variants`
+    (clause `cid`, variant `value`) or `enable` (clause `cid`); None if it does not resolve. The
+    loaded project is put back as it was."""
+    from .errors import Loc
+    from .model import PolicyLayer
+
+    org = project.organisations[school]
+    made = policy not in org.policies
+    pl = org.policies.setdefault(policy, PolicyLayer(loc=Loc("import")))
+    saved = (dict(pl.variants), list(pl.enable))
+    try:
+        if key == "variants":
+            pl.variants[cid] = (value, Loc("import"))
+        else:
+            pl.enable.append((cid, Loc("import")))
+        report = Report()
+        doc = resolve(project, school, policy, report)
+        return None if report.errors else doc
+    except Exception:  # noqa: BLE001 - a choice that does not resolve is simply not a match
+        return None
+    finally:
+        pl.variants, pl.enable = saved
+        if made:
+            del org.policies[policy]
+
+
 def _variant(project, school: str, policy: str, n: RNode, new) -> Optional[str]:
     """The name of another variant of clause `n` whose text is the edited text, if one is."""
-    if len(n.variants) < 2:
-        return None
-    pl = project.organisations[school].policies.get(policy)
-    from .model import PolicyLayer
-    from .errors import Loc
-    if pl is None:
-        pl = project.organisations[school].policies[policy] = PolicyLayer(loc=Loc("import"))
-        made = True
-    else:
-        made = False
-    before = pl.variants.get(n.id)
     target = _canon_paras([p.text for p in new])
-    try:
-        for name in n.variants:
-            if name == n.variant:
-                continue
-            pl.variants[n.id] = (name, Loc("import"))
-            try:
-                other = resolve(project, school, policy, Report())
-            except Exception:  # noqa: BLE001 - a variant that does not resolve is simply not a match
-                continue
-            node = other.by_id().get(n.id)
-            if node is not None and _canon_paras(expected_paragraphs(node)) == target:
-                return name
-    finally:
-        if made:
-            del project.organisations[school].policies[policy]
-        elif before is None:
-            pl.variants.pop(n.id, None)
-        else:
-            pl.variants[n.id] = before
+    for name in n.variants if len(n.variants) > 1 else ():
+        other = _resolved_with(project, school, policy, "variants", n.id, name) if name != n.variant else None
+        node = other.by_id().get(n.id) if other is not None else None
+        if node is not None and _canon_paras(expected_paragraphs(node)) == target:
+            return name
+    return None
+
+
+def _switched_on(project, school: str, policy: str, off: list, clause: "_Clause") -> Optional[str]:
+    """The id of a switched-off optional clause whose heading and text are what the school typed
+    (or pasted) as a new clause, if one is."""
+    typed = _canon_paras([clause.head.text] + [p.text for p in clause.paras])
+    for cid in off:
+        doc = _resolved_with(project, school, policy, "enable", cid)
+        node = doc.by_id().get(cid) if doc is not None else None
+        if node is not None and _canon_paras([node.title or ""] + expected_paragraphs(node)) == typed:
+            return cid
     return None
 
 
@@ -547,7 +564,7 @@ def _slug(text: str, taken: set) -> str:
     return cid
 
 
-def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) -> None:
+def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict, switch_on=None) -> None:
     from .render import docx_numbering as wn
 
     """A numbered paragraph without a bookmark: a clause the school added, inserted after the
@@ -558,6 +575,11 @@ def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) ->
     for c in order:
         if not c.new:
             seq.append((c.id, levels.get(c.id, 0)))
+            continue
+        back = switch_on(c) if switch_on else None
+        if back:  # a switched-off optional clause, typed or pasted back
+            result.operations.append(Operation("enable", back))
+            seq.append((back, c.level))
             continue
         family = {str(wn.APPENDIX): "appendix", str(wn.PART): "part"}.get(c.head.num[0], "section")
         kind = family if c.level == 1 else "clause"
@@ -594,31 +616,39 @@ def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict) ->
         seq.append((cid, c.level))
 
 
-def _moves(result: Result, order: list, nodes: dict, doc, deleted: set) -> None:
-    """Clauses that stand elsewhere among their siblings than the sources put them: `move`."""
+def _moves(result: Result, order: list, nodes: dict, doc) -> None:
+    """Clauses that stand elsewhere than the sources put them, among their siblings or under another
+    section or clause: `move` after the clause now before them (before the one after, or into the
+    new parent when they are alone there)."""
     parents = {c.id: n.id for n in doc.walk_outline() for c in n.children}
-    read_order = [c.id for c in order if not c.new and c.id in nodes]
-    position = {cid: k for k, cid in enumerate(read_order)}
+    read = [c.id for c in order if not c.new and c.id in nodes]
+    # where each clause stands now: under the nearest node before it of a level above its own
+    # (sections keep their place in the outline: parts make their level ambiguous)
+    now, stack = {}, []
+    for cid in read:
+        level = nodes[cid].level
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        now[cid] = (stack[-1][1] if stack else None) if level >= 2 else parents.get(cid)
+        stack.append((level, cid))
     groups = {}
-    for cid in read_order:
-        groups.setdefault(parents.get(cid), []).append(cid)
+    for cid in read:
+        groups.setdefault(now[cid], []).append(cid)
     for parent, kids in groups.items():
-        expected = [c.id for c in (nodes[parent].children if parent in nodes else
-                                   [n for n in doc.top_level() + doc.appendices])] if parent else \
-            [n.id for n in doc.top_level() + doc.appendices]
-        expected = [k for k in expected if k in position]
-        kids = sorted(kids, key=position.get)
-        if kids == expected:
-            continue
-        sm = difflib.SequenceMatcher(None, expected, kids, autojunk=False)
-        keep = {kids[j] for block in sm.get_matching_blocks() for j in range(block.b, block.b + block.size)}
+        siblings = nodes[parent].children if parent in nodes else doc.top_level() + doc.appendices
+        stayed = [k for k in kids if parents.get(k) == parent]
+        expected = [c.id for c in siblings if c.id in stayed]
+        sm = difflib.SequenceMatcher(None, expected, stayed, autojunk=False)
+        keep = {stayed[j] for block in sm.get_matching_blocks() for j in range(block.b, block.b + block.size)}
         for k, cid in enumerate(kids):
             if cid in keep:
                 continue
             if k > 0:
                 op = Operation("move", cid, kids[k - 1], where="after")
+            elif len(kids) > 1:
+                op = Operation("move", cid, kids[1], where="before")
             else:
-                op = Operation("move", cid, kids[1] if len(kids) > 1 else "", where="before")
+                op = Operation("move", cid, parent or "", where="into")
             result.operations.append(op)
 
 
@@ -675,13 +705,13 @@ def apply(root: Path, result: Result) -> Path:
                 layer.mapping("organisation", "policies", policy, op.op)[op.id] = op.value
             elif op.op == "variants":
                 layer.mapping("organisation", "policies", policy, "variants")[op.id] = op.value
-            elif op.op in ("disable", "remove"):
+            elif op.op in ("disable", "enable", "remove"):
                 s = seq(pl, op.op)
                 if op.id not in s:
                     s.append(op.id)
-                en = pl.get("enable")
-                if op.op == "disable" and isinstance(en, list) and op.id in en:
-                    en.remove(op.id)
+                other = pl.get({"disable": "enable", "enable": "disable"}.get(op.op, ""))
+                if isinstance(other, list) and op.id in other:  # the opposite switch in this layer goes
+                    other.remove(op.id)
             elif op.op == "insert":
                 clause = CommentedMap()
                 for k, v in op.value.items():
@@ -741,7 +771,7 @@ def describe(result: Result) -> list:
             head = f"variables: {op.id}: {op.was!r} -> {op.value!r}"
         elif op.op == "variants":
             head = f"variants: {op.id}: {op.value}"
-        elif op.op in ("disable", "remove"):
+        elif op.op in ("disable", "enable", "remove"):
             head = f"{op.op}: {op.id}"
         elif op.op == "insert":
             head = f"insert {op.where} {op.anchor or '?'}: {op.kind or 'clause'} {op.id}"

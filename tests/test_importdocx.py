@@ -225,14 +225,15 @@ class _AnyBookmark(dict):
         return name
 
 
-def body_text(data: bytes) -> list:
+def body_text(data: bytes, plain: bool = False) -> list:
     """What a reader sees of the policy's body, tracked changes accepted: canonical paragraphs from
     the first bookmark on, with their emphasis and links (numbers Word draws are not text, and a
-    cross-reference is compared by its target, not by the number Word last stored in the field)."""
+    cross-reference is compared by its target, not by the number Word last stored in the field);
+    `plain`: the text only, as a reader sees it."""
     pkg = docxread.Package(data)
     paras, _ = docxread.read(pkg, _AnyBookmark(), {})
     start = next(i for i, p in enumerate(paras) if any(b.startswith("c_") for b in p.bookmarks))
-    return [c for c in (importdocx.canon(p.md) for p in paras[start:]) if c]
+    return [c for c in (importdocx.canon(p.text if plain else p.md) for p in paras[start:]) if c]
 
 
 def run_import(root, data: bytes, tmp_path, *args, school=SCHOOL, policy=POLICY):
@@ -329,6 +330,23 @@ def test_wording_of_another_variant_becomes_variants(project, tmp_path):
         d.split_runs(d.text_para("personal-phones"), wanted)
     out = round_trip(project, tmp_path, edit, [("variants", "personal-phones")])
     assert out["operations"][0]["value"] == "not-on-site"
+
+
+def test_switched_off_clause_typed_back_becomes_enable(project, tmp_path):
+    school, cid = "saltmarsh-infant-school", "monitoring-la-broadband"
+    report = Report()
+    proj = load_project(project, report)
+    proj.organisations[school].enable.append((cid, None))
+    node = resolve(proj, school, POLICY, report).by_id()[cid]
+    d = Docx(build(project, school, POLICY))
+    before = d.paras("monitoring-informing-staff")
+    heading = d.insert_after(before[-1], node.title, like=before[0])
+    d.insert_after(heading, node.text, like=before[1])
+    res = run_import(project, d.bytes(), tmp_path, "--apply", school=school)
+    assert res.exit_code == 0, res.output
+    assert ops(res) == [("enable", cid)]
+    # (typed back, the cross-reference in it is a number, not a field: compared as text)
+    assert body_text(build(project, school, POLICY), plain=True) == body_text(d.bytes(), plain=True)
 
 
 def test_optional_clause_deleted_becomes_disable(project, tmp_path):
@@ -431,6 +449,18 @@ def test_inserted_clause_is_copied_per_organisation():
     before = resolve(proj, council, POLICY, report).by_id()["northshire-support-contacts"].text
     resolve(proj, SCHOOL, POLICY, report)
     assert resolve(proj, council, POLICY, report).by_id()["northshire-support-contacts"].text == before
+
+
+def test_clause_moved_to_another_section_becomes_move(project, tmp_path):
+    def edit(d):
+        paras = d.paras("software-licences")
+        last = d.paras("misuse-mfa")[-1]
+        for p in paras:
+            p.getparent().remove(p)  # cut ...
+        for p in reversed(paras):
+            last.addnext(p)  # ... and pasted, bookmark and all, under another section
+    out = round_trip(project, tmp_path, edit, [("move", "software-licences")])
+    assert (out["operations"][0]["where"], out["operations"][0]["value"]) == ("after", "misuse-mfa")
 
 
 def test_word_habits_are_not_edits(project, tmp_path):
