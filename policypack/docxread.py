@@ -181,6 +181,7 @@ class Paragraph:
     comments: list = field(default_factory=list)  # comment ids anchored here
     style: str = ""
     num: Optional[tuple] = None  # (numId, ilvl) when Word numbers it (its own or its style's numbering)
+    bullet: bool = False  # Word draws a bullet before it (else a number or letter, when `num`)
     mark_deleted: bool = False
 
     @property
@@ -207,6 +208,17 @@ class _Reader:
         self.refs = refs  # bookmark name -> clause id (REF fields)
         self.links = links  # (file, bookmark) -> "policy:clause" (links to another policy of the pack)
         self.style_num = {}
+        self.bullets = set()  # (numId, ilvl) that Word draws as bullets
+        numbering = pkg.part("word/numbering.xml")
+        if numbering is not None:
+            abstract = {a.get(w("abstractNumId")): {lvl.get(w("ilvl")) for lvl in a.iter(w("lvl"))
+                                                    if lvl.find(w("numFmt")) is not None
+                                                    and lvl.find(w("numFmt")).get(w("val")) == "bullet"}
+                        for a in numbering.iter(w("abstractNum"))}
+            for num in numbering.iter(w("num")):
+                ref = num.find(w("abstractNumId"))
+                for ilvl in abstract.get(ref.get(w("val")) if ref is not None else None, ()):
+                    self.bullets.add((num.get(w("numId")), int(ilvl) if (ilvl or "").isdigit() else -1))
         styles = pkg.part("word/styles.xml")
         for st in styles.iter(w("style")) if styles is not None else ():
             num = st.find(f"{w('pPr')}/{w('numPr')}")
@@ -247,6 +259,7 @@ class _Reader:
                 para.mark_deleted = True
         if para.num is not None and para.num[0] == "0":
             para.num = None
+        para.bullet = para.num is not None and para.num in self.bullets
         self.fields = []  # [instr, phase ("instr" | "result"), emitted]
         self.pieces = []  # (text, bold, italic, link) for Markdown
         self.link = None

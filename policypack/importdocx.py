@@ -34,6 +34,7 @@ from .errors import Failed, Report
 from .layer import apply_layers
 from .load import load_project
 from .model import Form, ListBlock, Para, RNode, Table, XRef, inline_text
+from .render.docx import LIST_NUM0  # Word numbering ids of in-text lists start here
 from .resolve import resolve
 
 LOCKED_REASON = "the model locks this clause (it is required by law or by agreement), so a school cannot change it"
@@ -189,22 +190,24 @@ def _body(clause: _Clause, titled: bool) -> list:
 
 # ---- Markdown of edited text -------------------------------------------------------------------
 def _markdown(paras, list_style: str, label: str = "") -> str:
-    """Paragraphs as Markdown: a paragraph Word numbers as a list item becomes a list item."""
+    """Paragraphs as Markdown: a paragraph Word numbers as a list item becomes a list item, a
+    bullet or a number as Word draws it (`list_style` for a marker written as text)."""
     lines, prev_list = [], None
     for i, p in enumerate(paras):
         md = p.md.strip()
         if i == 0 and label and md.startswith(label):
             md = md[len(label):].lstrip()
-        listed = None
+        listed, kind = None, list_style
         m = re.match(r"^\\?\(?([a-z]{1,4}|[0-9]{1,3})\\?[.)]\t\s*", md)
-        if p.num is not None and int(p.num[0]) >= 10:
+        if p.num is not None and p.num[0].isdigit() and int(p.num[0]) >= LIST_NUM0:
             listed = p.num[1]
+            kind = "bullet" if p.bullet else "ordered"
         elif m and m.end() < len(md):
             listed, md = 0, md[m.end():]
         md = md.replace("\t", " ")
         md = "\n".join(_line_start(s.strip()) for s in md.split("\n"))
         if listed is not None:
-            marker = "-" if list_style == "bullet" else "1."
+            marker = "-" if kind == "bullet" else "1."
             block = "    " * listed + marker + " " + md.replace("\n", "\n" + "    " * (listed + 1))
             lines.append(("" if prev_list is not None else "\n") + block)
             prev_list = listed

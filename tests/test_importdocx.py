@@ -292,6 +292,17 @@ def test_slot_with_a_list_keeps_its_list(project, tmp_path):
     assert "northshire-support-contacts: |" in (project / "schools" / f"{SCHOOL}.yaml").read_text()
 
 
+def test_lettered_list_stays_a_lettered_list(project, tmp_path):
+    def edit(d):
+        items = [p for p in d.paras("internet-use-unacceptable-content") if d.text(p)]
+        d.track(items[-1], "", "any ")
+    out = round_trip(project, tmp_path, edit, [("replace", "internet-use-unacceptable-content")])
+    lines = out["operations"][0]["value"].splitlines()
+    first = next(k for k, line in enumerate(lines) if line.startswith("1. "))
+    assert lines[first - 1] == "" and all(line.startswith("1. ") for line in lines[first:])
+    assert lines[-1].startswith("1. any ") and len(lines) - first > 3
+
+
 def test_tracked_edit_outside_slots_is_replace_needing_consultation(project, tmp_path):
     def edit(d):
         d.track(d.text_para("personal-devices-smart-watches"), "count as phones", "count as phones and laptops")
