@@ -271,6 +271,18 @@ def test_unedited_file_gives_no_operations(project, tmp_path):
     assert json.loads(res.stdout)["operations"] == []
 
 
+def test_file_from_the_build_command_gives_no_operations(tmp_path):
+    """The DOCX as `build` writes it (with its contents' page numbers, where LibreOffice is here)."""
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["build", "--root", str(ROOT), "--out", str(out), "--school", SCHOOL,
+                                    "--policy", POLICY, "--format", "docx"])
+    assert res.exit_code == 0, res.output
+    res = run_import(ROOT, (out / SCHOOL / f"{POLICY}.docx").read_bytes(), tmp_path)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {"file": str(tmp_path / "returned.docx"), "organisation": SCHOOL,
+                                      "policy": POLICY, "operations": [], "comments": [], "warnings": []}
+
+
 def test_slot_edit_in_split_runs_becomes_fill(project, tmp_path):
     def edit(d):
         p = d.text_para("local-it-contacts")
