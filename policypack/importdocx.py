@@ -393,8 +393,14 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
             result.operations.append(Operation("replace", cid, md, consultation=True, was=was, now=now, note=CONSULT))
 
     off = [n.id for n in layered.policy.walk() if n.optional and not n.enabled and n.id not in nodes]
-    _new_clauses(result, order, nodes, doc, values,
-                 lambda c: _switched_on(project, school, policy, off, c) if off else None)
+    off_texts = _switched_off_texts(project, school, policy, off) if any(c.new for c in order) else {}
+
+    def switched_on(c: _Clause) -> Optional[str]:
+        """A switched-off optional clause whose heading and text the school typed or pasted back."""
+        typed = _canon_paras([c.head.text] + [p.text for p in c.paras])
+        return next((cid for cid, text in off_texts.items() if text == typed), None)
+
+    _new_clauses(result, order, nodes, doc, values, switched_on)
     _moves(result, order, nodes, doc)
     for op in result.operations:
         n = nodes.get(op.id)
@@ -543,16 +549,16 @@ def _variant(project, school: str, policy: str, n: RNode, new) -> Optional[str]:
     return None
 
 
-def _switched_on(project, school: str, policy: str, off: list, clause: "_Clause") -> Optional[str]:
-    """The id of a switched-off optional clause whose heading and text are what the school typed
-    (or pasted) as a new clause, if one is."""
-    typed = _canon_paras([clause.head.text] + [p.text for p in clause.paras])
+def _switched_off_texts(project, school: str, policy: str, off: list) -> dict:
+    """{id: heading and text} of each switched-off optional clause as it would print if switched on
+    (one resolve each, however many new paragraphs the file has)."""
+    out = {}
     for cid in off:
         doc = _resolved_with(project, school, policy, "enable", cid)
         node = doc.by_id().get(cid) if doc is not None else None
-        if node is not None and _canon_paras([node.title or ""] + expected_paragraphs(node)) == typed:
-            return cid
-    return None
+        if node is not None:
+            out[cid] = _canon_paras([node.title or ""] + expected_paragraphs(node))
+    return out
 
 
 def _slug(text: str, taken: set) -> str:
