@@ -335,8 +335,8 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
         new = _body(c, titled(n))
         if _canon_paras(old) != _canon_paras([p.text for p in new]):
             changed[cid] = (old, new)
-        if n.title and c.head is not None and canon(c.head.text) != canon(_title_shown(n)):
-            _retitle(result, n, c.head.text, doc)
+        if n.title and c.head is not None and canon(c.head.text) != canon(n.title):
+            _retitle(result, n, c.head)
     # a clause is deleted when its bookmark is gone, or when only its heading is left (its text and
     # any clauses under it deleted): a clause without text is not something a layer can say
     deleted = [cid for cid, n in nodes.items() if not n.generated and n.kind != "part" and
@@ -383,10 +383,6 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
             result.operations.append(Operation("replace", cid, md, consultation=not n.slot, was=was, now=now,
                                                refused=f"'{cid}' holds a table or form, which a text edit cannot "
                                                        "carry over: make this change in the layer by hand"))
-        elif "{%" in md or "{#" in md or re.search(r"\{\{(?! (ref\('|[a-z_]+ (\| capitalize )?\}\}))", md):
-            result.operations.append(Operation("fill" if n.slot else "replace", cid, md, consultation=not n.slot,
-                                               was=was, now=now, refused="the new text holds '{{', '{%' or '{#', which "
-                                                                "policy text reads as a template: edit it by hand"))
         elif n.slot:
             result.operations.append(Operation("fill", cid, md, was=was, now=now))
         else:
@@ -406,6 +402,10 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
         n = nodes.get(op.id)
         if n is not None:
             op.label = " ".join(x for x in (n.label, n.title or "") if x)
+        texts = list(op.value.values()) if isinstance(op.value, dict) else [op.value]
+        if op.op in ("fill", "replace", "retitle", "insert") and not op.refused and \
+                any(isinstance(t, str) and _TEMPLATE.search(t) for t in texts):
+            op.refused = "the new text holds '{{', '{%' or '{#', which policy text reads as a template: edit it by hand"
 
     for cid_comment, (author, text) in sorted(comments.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
         where = ""
@@ -415,6 +415,10 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
                 break
         result.comments.append({"id": cid_comment, "author": author, "clause": where, "text": text})
     return result
+
+
+# '{{', '{%' or '{#' anywhere, except the ref()s and variables the import itself writes
+_TEMPLATE = re.compile(r"\{[%#]|\{\{(?! (ref\('[a-z0-9:-]*'\)|[a-z_][a-z0-9_]*( \| capitalize)?) \}\})")
 
 
 def _xrefs(blocks):
@@ -432,19 +436,17 @@ def _xrefs(blocks):
                 yield from _xrefs(item)
 
 
-def _title_shown(n: RNode) -> str:
-    """The title paragraph's text as the writer makes it (Word numbering draws the number)."""
-    return n.title or ""
+def _retitle(result: Result, n: RNode, head) -> None:
+    """A heading the school changed (Word's number, or "Appendix 2 – ", left out): `retitle`."""
+    def bare(text):
+        if n.kind in ("appendix", "part"):
+            text = re.sub(r"^\s*(Appendix|Part)?\s*[0-9A-Za-z]*\s*[\u2013\-]\s*", "", text)
+        return _LABEL.sub("", text).strip()
 
-
-def _retitle(result: Result, n: RNode, text: str, doc) -> None:
-    shown = text
-    if n.kind in ("appendix", "part"):
-        shown = re.sub(r"^\s*(Appendix|Part)?\s*[0-9A-Za-z]*\s*[\u2013\-]\s*", "", text)
-    shown = _LABEL.sub("", shown).strip()
-    if canon(shown) == canon(n.title or ""):
+    if canon(bare(head.text)) == canon(n.title or ""):
         return
-    result.operations.append(Operation("retitle", n.id, shown, consultation=True, was=n.title or "", now=shown,
+    result.operations.append(Operation("retitle", n.id, " ".join(bare(head.md).split()), consultation=True,
+                                       was=n.title or "", now=bare(head.text),
                                        refused=f"'{n.id}' is locked: {LOCKED_REASON}" if n.locked else ""))
 
 
@@ -600,7 +602,7 @@ def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict, sw
         # is a setting, not a name, and stays as the school wrote it)
         names = {k: v for k, v in values.items() if isinstance(v, str) and (" " in v.strip() or v != v.lower())}
         text_md = wrap(_revariable(text_md, " ".join("{{ %s }}" % k for k in names), names))
-        item = {"id": cid, "title": _LABEL.sub("", c.head.text).strip()} if heading else {"id": cid}
+        item = {"id": cid, "title": " ".join(_LABEL.sub("", c.head.md).split())} if heading else {"id": cid}
         if text_md.strip():
             item["text"] = text_md
         anchor, where = None, "after"

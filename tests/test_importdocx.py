@@ -584,6 +584,20 @@ def test_cross_references_stay_references(project, tmp_path):
     assert "{{ ref('social-media:') }}" in json.loads(res.stdout)["operations"][0]["value"]
 
 
+def test_template_syntax_anywhere_is_refused(project, tmp_path):
+    """'{{' in a new clause or '{%' in a heading would be read as a template: refused, not written."""
+    d = Docx(build(project))
+    heading = d.paras("personal-devices-smart-watches")[0]
+    d.track(heading, "Smart watches", "{% for x in y %}Smart watches")
+    d.insert_after(d.paras("personal-devices-smart-watches")[-1], "Ask {{ self.__class__ }} first.",
+                   like=d.paras("aup-definition-personal-data")[0])
+    res = run_import(project, d.bytes(), tmp_path)
+    assert res.exit_code == 1
+    out = json.loads(res.stdout)["operations"]
+    assert [(o["op"], o["refused"][:26]) for o in out] == [("retitle", "the new text holds '{{', '"),
+                                                            ("insert", "the new text holds '{{', '")]
+
+
 def test_readable_report(project, tmp_path):
     d = Docx(build(project))
     d.track(d.text_para("personal-devices-smart-watches"), "count as phones", "count as phones and laptops")
