@@ -325,18 +325,24 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
     def titled(n: RNode) -> bool:
         return n.kind in ("section", "appendix", "part") or bool(n.title)
 
-    # what changed, clause by clause
-    changed = {}  # id -> (old paragraphs, new docxread paragraphs)
+    # what changed, clause by clause: its heading (retitle) and its text
+    changed, retitled = {}, []  # id -> (old paragraphs, new docxread paragraphs); [(node, heading)]
+    before, after = {}, {}  # id -> heading and text as compared, for the variables
     for cid, n in nodes.items():
-        if n.generated or cid not in found:
+        if n.generated:
+            continue
+        old = expected_paragraphs(n)
+        before[cid] = "\n".join([canon(n.title or "")] + _canon_paras(old))
+        if cid not in found:
             continue
         c = found[cid]
-        old = expected_paragraphs(n)
         new = _body(c, titled(n))
+        heading = canon(_bare_title(n, c.head.text)) if n.title and c.head is not None else canon(n.title or "")
+        after[cid] = "\n".join([heading] + _canon_paras([p.text for p in new]))
         if _canon_paras(old) != _canon_paras([p.text for p in new]):
             changed[cid] = (old, new)
-        if n.title and c.head is not None and canon(c.head.text) != canon(n.title):
-            _retitle(result, n, c.head)
+        if heading != canon(n.title or ""):
+            retitled.append((n, c.head))
     # a clause is deleted when its bookmark is gone, or when only its heading is left (its text and
     # any clauses under it deleted): a clause without text is not something a layer can say
     deleted = [cid for cid, n in nodes.items() if not n.generated and n.kind != "part" and
@@ -345,7 +351,7 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
                  not any(c.id in found for c in n.children)))]
     deleted_set = set(deleted)
 
-    variables = _variables(changed, nodes, values, layered)
+    variables = _variables(before, after, values, layered)
     done = set()
     for name, (new_value, ids) in sorted(variables.items()):
         result.operations.append(Operation("variables", name, new_value, was=values[name],
@@ -353,6 +359,9 @@ def import_docx(root: Path, path: Path, school: str, policy: str) -> Result:
                                                 f"{', '.join(sorted(ids))}; applies to every policy of "
                                                 f"{school} and the organisations below it"))
         done.update(ids)
+    for n, head in retitled:
+        if n.id not in done and n.id not in deleted_set:
+            _retitle(result, n, head)
 
     for cid in deleted:
         if any(a in deleted_set for a in _ancestors(cid, doc)):
@@ -436,17 +445,17 @@ def _xrefs(blocks):
                 yield from _xrefs(item)
 
 
-def _retitle(result: Result, n: RNode, head) -> None:
-    """A heading the school changed (Word's number, or "Appendix 2 – ", left out): `retitle`."""
-    def bare(text):
-        if n.kind in ("appendix", "part"):
-            text = re.sub(r"^\s*(Appendix|Part)?\s*[0-9A-Za-z]*\s*[\u2013\-]\s*", "", text)
-        return _LABEL.sub("", text).strip()
+def _bare_title(n: RNode, text: str) -> str:
+    """A heading's text without the number Word or the writer put before it ("3.2\t", "Appendix 2 – ")."""
+    if n.kind in ("appendix", "part"):
+        text = re.sub(r"^\s*(Appendix|Part)?\s*[0-9A-Za-z]*\s*[\u2013\-]\s*", "", text)
+    return _LABEL.sub("", text).strip()
 
-    if canon(bare(head.text)) == canon(n.title or ""):
-        return
-    result.operations.append(Operation("retitle", n.id, " ".join(bare(head.md).split()), consultation=True,
-                                       was=n.title or "", now=bare(head.text),
+
+def _retitle(result: Result, n: RNode, head) -> None:
+    """A heading the school changed: `retitle`, with the new heading as Markdown."""
+    result.operations.append(Operation("retitle", n.id, " ".join(_bare_title(n, head.md).split()),
+                                       consultation=True, was=n.title or "", now=_bare_title(n, head.text),
                                        refused=f"'{n.id}' is locked: {LOCKED_REASON}" if n.locked else ""))
 
 
@@ -459,25 +468,23 @@ def _ancestors(cid: str, doc) -> list:
     return out
 
 
-def _variables(changed: dict, nodes: dict, values: dict, layered) -> dict:
+def _variables(before: dict, after: dict, values: dict, layered) -> dict:
     """{name: (new value, clause ids)} for each variable whose value the school replaced by the same
-    words in every clause that prints it, and made no other change in those clauses."""
+    words in every heading and text that prints it, and made no other change in those clauses.
+    `before` and `after`: each clause's heading and text as compared (missing: the clause is gone)."""
     out = {}
-    texts = {cid: "\n".join(_canon_paras(old)) for cid, (old, _) in changed.items()}
-    news = {cid: "\n".join(_canon_paras([p.text for p in new])) for cid, (_, new) in changed.items()}
-    everywhere = {cid: "\n".join(_canon_paras(expected_paragraphs(n))) for cid, n in nodes.items() if not n.generated}
     for name, value in values.items():
         if name == "organisation" or name not in layered.variables or not isinstance(value, str):
             continue
         v = canon(value)
         if len(v) < 3:
             continue
-        holders = [cid for cid, t in everywhere.items() if _has(t, v)]
-        if not holders or any(cid not in changed for cid in holders):
+        holders = [cid for cid, t in before.items() if _has(t, v)]
+        if not holders or any(after.get(cid) in (None, before[cid]) for cid in holders):
             continue
         found = None
         for cid in holders:
-            w = _replacement(texts[cid], news[cid], v)
+            w = _replacement(before[cid], after[cid], v)
             if w is None or (found is not None and w != found):
                 found = None
                 break

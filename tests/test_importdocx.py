@@ -334,6 +334,18 @@ def test_variable_changed_everywhere_becomes_variables(project, tmp_path):
     assert len(out["operations"][0]["note"].split(",")) == 5  # the five clauses that print it
 
 
+def test_variable_in_headings_and_text_becomes_variables_only(project, tmp_path):
+    """`dsl` is printed in a heading too: changed everywhere, it is one `variables` entry, no retitle."""
+    def edit(d):
+        for p in list(d.body.iter(q("p"))):
+            for old, new in (("designated safeguarding lead", "safeguarding lead"),
+                             ("Designated safeguarding lead", "Safeguarding lead")):
+                while any(old in (t.text or "") for t in p.iter(q("t"))):
+                    d.track(p, old, new)
+    out = round_trip(project, tmp_path, edit, [("variables", "dsl")])
+    assert out["operations"][0]["value"] == "safeguarding lead"
+
+
 def test_variable_changed_in_one_place_only_is_a_replace(project, tmp_path):
     d = Docx(build(project))
     p = next(p for p in d.paras("practice-help")[1:] if "computing subject leader" in d.text(p))
