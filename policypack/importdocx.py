@@ -56,7 +56,7 @@ def canon(text: str) -> str:
 
 @dataclass
 class Operation:
-    op: str  # fill | variables | variants | disable | remove | insert | move | replace | retitle
+    op: str  # fill | variables | variants | disable | enable | remove | insert | move | replace | retitle
     id: str  # clause id (the variable's name for `variables`)
     value: object = None  # text, variant name, anchor ...
     where: str = ""  # insert/move: after | before
@@ -227,7 +227,8 @@ def _wrap(line: str, width: int = 96) -> str:
     Markdown would read as a list marker, a heading, a quote or a rule (a soft break is a space)."""
     if not line or line[0].isspace() or _LIST_LINE.match(line):
         return line
-    words, out, cur = re.findall(r"\{\{.*?\}\}\S*|\S+", line), [], ""
+    # a variable, a ref() or a link is never broken across lines
+    words, out, cur = re.findall(r"\{\{.*?\}\}\S*|\[(?:\\.|[^\]\\])*\]\([^)\s]*\)\S*|\S+", line), [], ""
     for word in words:
         if cur and len(cur) + 1 + len(word) > width and not _STARTS_BLOCK.match(word) and word:
             out.append(cur)
