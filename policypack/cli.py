@@ -505,6 +505,51 @@ from .cli_versions import diff, review  # noqa: E402
 main.add_command(diff)
 main.add_command(review)
 
+@main.command("import-docx")
+@root_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--school", required=True, metavar="ID", help="The organisation the file was built for.")
+@click.option("--policy", required=True, metavar="ID", help="The policy the file holds.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Write the proposed operations into the organisation's file (kept only if check passes).")
+def import_docx_cmd(root, file, school, policy, as_json, apply_):
+    """Read FILE, the school's edited copy of a DOCX policypack built, and propose the edits as
+    operations on the school's layer: fill, variables, variants, disable, insert, move, replace."""
+    from . import importdocx
+
+    project = load_or_exit(root)
+    pairs(project, [school], [policy])
+    if policy not in project.published(school):
+        raise click.BadParameter(f"'{school}' does not publish '{policy}'", param_hint="--policy")
+    try:
+        result = importdocx.import_docx(root, file, school, policy)
+    except importdocx.Refused as exc:
+        echo(f"{file}: error: {exc}", err=True)
+        sys.exit(1)
+    except Failed as exc:
+        _print_report(exc.report)
+        sys.exit(1)
+    if as_json:
+        echo_json(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    else:
+        for line in importdocx.describe(result):
+            echo(line)
+    if result.refused:
+        echo(f"{file}: error: {len(result.refused)} edit(s) cannot be made in the layer (see 'refused' above)",
+             err=True)
+    if apply_:
+        try:
+            path = importdocx.apply(root, result)
+        except importdocx.ApplyError as exc:
+            echo(f"{file}: error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            could_not_write(exc)
+        echo(f"written to {path}; check passes.", err=as_json)
+    sys.exit(1 if result.refused else 0)
+
+
 from .cli_schema import schema  # noqa: E402
 
 main.add_command(schema)

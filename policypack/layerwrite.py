@@ -8,7 +8,7 @@ as it stands comes back byte for byte. If none does, it refuses rather than refo
 asked to change. After an edit, the new text must load and resolve (the caller's `validate`)
 before it replaces the file, atomically.
 
-Used by `diff --record`. The web editor and the DOCX import are to write layers the same way.
+Used by `diff --record` and `import-docx --apply`; the web editor is to write layers the same way.
 """
 from __future__ import annotations
 

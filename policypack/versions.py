@@ -300,6 +300,22 @@ class RecordError(Exception):
     pass
 
 
+def still_resolves(root: Path, todo, what: str) -> Optional[str]:
+    """After a layer is written: None if the project loads and every (organisation, policy) that
+    `todo(project)` lists resolves without errors, else `what` and the errors (layerwrite.save's
+    `validate`)."""
+    report = Report()
+    try:
+        project = load_project(root, report)
+        for oid, pid in todo(project):
+            resolve(project, oid, pid, report)
+    except Failed as exc:
+        report = exc.report if exc.report.errors else report
+    if report.errors:
+        return f"{what}:\n" + "\n".join(p.format() for p in report.errors)
+    return None
+
+
 def record_change(root: Path, org_id: str, policy_id: str, entry: dict) -> Path:
     """Add `entry` (date, summary, clauses) first in schools/<org>.yaml under policies: <policy>:
     changes:, creating the keys as needed and keeping every other line as it was (the round-trip
@@ -317,15 +333,8 @@ def record_change(root: Path, org_id: str, policy_id: str, entry: dict) -> Path:
         layer.prepend(("organisation", "policies", policy_id, "changes"), item)
 
     def validate():
-        report = Report()
-        try:
-            resolve(load_project(root, report), org_id, policy_id, report)
-        except Failed:
-            pass
-        if report.errors:
-            return ("the recorded entry did not validate, so the file was left as it was:\n"
-                    + "\n".join(p.format() for p in report.errors))
-        return None
+        return still_resolves(root, lambda project: [(org_id, policy_id)],
+                              "the recorded entry did not validate, so the file was left as it was")
 
     try:
         layerwrite.save(path, edit, validate)

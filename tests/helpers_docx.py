@@ -37,19 +37,20 @@ def docx_paragraph_numbers(docx_path, stop_at: str = "", start_at: str = "") -> 
     return pdf_paragraph_numbers(laid_out(docx_path), stop_at, start_at)
 
 
-# LibreOffice's own Accept All / Reject All: a Basic macro in a private profile opens the DOCX hidden,
-# dispatches the command and saves the result as DOCX (headless LibreOffice has no option for it)
+# LibreOffice's own Accept All / Reject All, and a search-and-replace with changes recorded: a Basic
+# macro in a private profile opens the DOCX hidden, does it and saves the result as DOCX (headless
+# LibreOffice has no option for either)
 _RESOLVE_MACRO = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">
 <script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">
-Sub Resolve(inUrl As String, outUrl As String, command As String)
+Function OpenHidden(inUrl As String)
   Dim load(0) As New com.sun.star.beans.PropertyValue
   load(0).Name = &quot;Hidden&quot;
   load(0).Value = True
-  doc = StarDesktop.loadComponentFromURL(inUrl, &quot;_blank&quot;, 0, load())
-  Dim none() As New com.sun.star.beans.PropertyValue
-  createUnoService(&quot;com.sun.star.frame.DispatchHelper&quot;).executeDispatch( _
-    doc.CurrentController.Frame, command, &quot;&quot;, 0, none())
+  OpenHidden = StarDesktop.loadComponentFromURL(inUrl, &quot;_blank&quot;, 0, load())
+End Function
+
+Sub SaveDocx(doc, outUrl As String)
   Dim save(0) As New com.sun.star.beans.PropertyValue
   save(0).Name = &quot;FilterName&quot;
   save(0).Value = &quot;MS Word 2007 XML&quot;
@@ -57,26 +58,56 @@ Sub Resolve(inUrl As String, outUrl As String, command As String)
   doc.close(True)
   StarDesktop.terminate()
 End Sub
+
+Sub Resolve(inUrl As String, outUrl As String, command As String)
+  doc = OpenHidden(inUrl)
+  Dim none() As New com.sun.star.beans.PropertyValue
+  createUnoService(&quot;com.sun.star.frame.DispatchHelper&quot;).executeDispatch( _
+    doc.CurrentController.Frame, command, &quot;&quot;, 0, none())
+  SaveDocx(doc, outUrl)
+End Sub
+
+Sub Replace(inUrl As String, outUrl As String, find As String, instead As String)
+  doc = OpenHidden(inUrl)
+  doc.RecordChanges = True
+  search = doc.createReplaceDescriptor()
+  search.SearchString = find
+  search.ReplaceString = instead
+  doc.replaceAll(search)
+  SaveDocx(doc, outUrl)
+End Sub
 </script:module>
 """
 
 
 def libreoffice_resolve(docx_bytes: bytes, accept: bool, folder) -> bytes:
     """The DOCX after LibreOffice's Accept All (or Reject All) tracked changes."""
+    command = ".uno:AcceptAllTrackedChanges" if accept else ".uno:RejectAllTrackedChanges"
+    return _libreoffice_macro(docx_bytes, folder, "Resolve", command)
+
+
+def libreoffice_replace(docx_bytes: bytes, find: str, instead: str, folder) -> bytes:
+    """The DOCX after LibreOffice, recording changes, replaces every `find` by `instead` and saves it
+    as DOCX (a school editing its policy in LibreOffice)."""
+    return _libreoffice_macro(docx_bytes, folder, "Replace", find, instead)
+
+
+def _libreoffice_macro(docx_bytes: bytes, folder, sub: str, *args: str) -> bytes:
+    """Run `sub` of _RESOLVE_MACRO on the DOCX in a private profile; the DOCX it saves."""
     folder = Path(folder)
     profile = folder / "lo-macro-profile"
     soffice = [shutil.which("soffice") or "soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
                "--norestore"]
     module = profile / "user" / "basic" / "Standard" / "Module1.xba"
-    if not module.exists() or "Sub Resolve" not in module.read_text():
+    if not module.exists() or "Sub Replace" not in module.read_text():
         subprocess.run(soffice + ["--terminate_after_init"], check=True, capture_output=True, timeout=180)
         module.write_text(_RESOLVE_MACRO)
     src, out = folder / "tracked.docx", folder / "resolved.docx"
     src.write_bytes(docx_bytes)
     out.unlink(missing_ok=True)
-    command = ".uno:AcceptAllTrackedChanges" if accept else ".uno:RejectAllTrackedChanges"
-    macro = f'macro:///Standard.Module1.Resolve("{src.as_uri()}","{out.as_uri()}","{command}")'
-    subprocess.run(soffice + [macro], check=True, capture_output=True, timeout=180)
+    quoted = ",".join('"' + a.replace('"', '""') + '"' for a in (src.as_uri(), out.as_uri()) + args)
+    subprocess.run(soffice + [f"macro:///Standard.Module1.{sub}({quoted})"], check=True, capture_output=True,
+                   timeout=180)
     if not out.exists():
         raise RuntimeError("LibreOffice wrote no DOCX")
     return out.read_bytes()

@@ -225,6 +225,23 @@ def heading_pages(data: bytes, strict: bool = False) -> Optional[list]:
 
 
 # ---- names -----------------------------------------------------------------------------------
+ORG_PROPERTY, POLICY_PROPERTY, SOURCE_PROPERTY = "policypack-organisation", "policypack-policy", "policypack-source"
+
+
+def source_digest(doc: ResolvedPolicy) -> str:
+    """A short digest of the text a document is built from: every part, section, clause and
+    appendix by id, with its title and plain text (numbers and layout are left out)."""
+    h = hashlib.sha256()
+    for n in doc.walk_outline():
+        h.update(f"{n.id}\0{n.title or ''}\0{n.text}\0".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:16]
+
+
+def identity(doc: ResolvedPolicy) -> dict:
+    """The custom document properties naming what a DOCX was built for (policypack.importdocx reads them)."""
+    return {ORG_PROPERTY: doc.org.id, POLICY_PROPERTY: doc.policy_id, SOURCE_PROPERTY: source_digest(doc)}
+
+
 def bookmark_name(anchor: str) -> str:
     """A Word bookmark name for an anchor: starts with a letter, letters/digits/underscores, at most
     40 characters; long anchors keep a prefix and a short hash so names stay unique."""
@@ -1116,6 +1133,28 @@ class _Builder:
         cp.revision = 1
         when = (dt.datetime.combine(doc.last_reviewed, dt.time(), dt.timezone.utc) if doc.last_reviewed else EPOCH)
         cp.created = cp.modified = cp.last_printed = when
+        self._custom_properties()
+
+    def _custom_properties(self):
+        """docProps/custom.xml: which organisation and policy the file was built for, and a digest of
+        the text it was built from, so `import-docx` can refuse a file meant for someone else and say
+        when the sources have changed since. Word shows them under File > Properties > Custom, and
+        Word and LibreOffice keep them when they save."""
+        from docx.opc.constants import CONTENT_TYPE as CT
+        from docx.opc.packuri import PackURI
+        from docx.opc.part import Part
+
+        rows = "".join(
+            f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{name}">'
+            f"<vt:lpwstr>{_attr(value)}</vt:lpwstr></property>"
+            for pid, (name, value) in enumerate(identity(self.doc).items(), 2))
+        blob = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+                'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+                f"{rows}</Properties>").encode("utf-8")
+        package = self.d.part.package
+        package.relate_to(Part(PackURI("/docProps/custom.xml"), CT.OFC_CUSTOM_PROPERTIES, blob, package),
+                          RT.CUSTOM_PROPERTIES)
 
     def _drop_template_parts(self):
         """Drop what python-docx's template carries and no policy uses: its thumbnail (a picture of
