@@ -26,6 +26,15 @@ GENERATED = ("changes", "review-history")
 # --------------------------------------------------------------------------------------------
 
 
+def _copied(obj, **changes):
+    """A shallow copy of a dataclass instance with `changes`: what dataclasses.replace does, without
+    calling __init__ again (a policy's tree is copied for every organisation and policy resolved)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
 @dataclass
 class Provenance:
     """Which layer supplied a node's text, and how."""
@@ -69,8 +78,8 @@ class Node:
         """A copy that layers may change without touching the original (faster than deepcopy:
         everything but the children, the variants and the provenance is immutable)."""
         p = self.provenance
-        return replace(self, children=[c.clone() for c in self.children], variants=dict(self.variants),
-                       provenance=replace(p, edits=list(p.edits)))
+        return _copied(self, children=[c.clone() for c in self.children], variants=dict(self.variants),
+                       provenance=_copied(p, edits=list(p.edits)))
 
     def current_text(self) -> tuple[Optional[str], Optional[Loc]]:
         if self.variants and self.variant and self.provenance.action not in ("replace", "fill"):

@@ -24,6 +24,7 @@ sub-clauses are (a) and (i), lists are (1) then (A), so "24.2(b)" can only mean 
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from typing import Optional
@@ -214,28 +215,33 @@ class Numberer:
 
     def label(self, level: int, path: list, appendix: bool, parent_ref: str, title: Optional[str]):
         """(number, label in the margin, text of a cross-reference); `path` holds the counters."""
-        s = self.scheme
-        if appendix and level == 1:
-            n = counter(s.appendices.format, path[0])
-            text = s.appendices.label.replace("{n}", n)
-            return n, text, text
-        lv = s.level(level, appendix)
-        counters = []
-        for depth, c in enumerate(path, 1):
-            if appendix and depth == 1:
-                counters.append(s.appendices.prefix + counter(s.appendices.format, c))
-            else:
-                dlv = s.level(depth, appendix)
-                counters.append(counter(dlv.format, c, dlv.pad))
-        values = {str(i): v for i, v in enumerate(counters, 1)}
-        values.update(n=counters[-1], parent=parent_ref,
-                      path=".".join(v for v in counters if v),
-                      title=f"\u2018{title}\u2019" if title else "")
-        number = _fill(lv.number, values)
-        values["number"] = number
-        label = _fill(lv.label, values) if number else ""
-        ref = _fill(lv.ref, values) if number or "{number}" not in lv.ref else ""
-        return number, label, ref
+        return _label(self.scheme, level, tuple(path), appendix, parent_ref, title)
+
+
+@functools.lru_cache(maxsize=65536)
+def _label(s: Scheme, level: int, path: tuple, appendix: bool, parent_ref: str, title: Optional[str]):
+    """Numberer.label's work, once per scheme and place: every school numbers the same outline."""
+    if appendix and level == 1:
+        n = counter(s.appendices.format, path[0])
+        text = s.appendices.label.replace("{n}", n)
+        return n, text, text
+    lv = s.level(level, appendix)
+    counters = []
+    for depth, c in enumerate(path, 1):
+        if appendix and depth == 1:
+            counters.append(s.appendices.prefix + counter(s.appendices.format, c))
+        else:
+            dlv = s.level(depth, appendix)
+            counters.append(counter(dlv.format, c, dlv.pad))
+    values = {str(i): v for i, v in enumerate(counters, 1)}
+    values.update(n=counters[-1], parent=parent_ref,
+                  path=".".join(v for v in counters if v),
+                  title=f"\u2018{title}\u2019" if title else "")
+    number = _fill(lv.number, values)
+    values["number"] = number
+    label = _fill(lv.label, values) if number else ""
+    ref = _fill(lv.ref, values) if number or "{number}" not in lv.ref else ""
+    return number, label, ref
 
 
 def _fill(pattern: str, values: dict) -> str:
