@@ -32,6 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..errors import Failed, Report, describe_exception
+from ..render import format_date
 from . import store
 from .access import MAX_DAYS, Keys
 
@@ -233,7 +234,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
             status = doc.review_status(today())
             empty = [n for n in doc.walk() if n.slot and n.provenance.action not in ("fill", "replace")]
             rows.append({"pid": pid, "title": doc.title, "status": status,
-                         "next_review": doc.next_review.isoformat() if doc.next_review else "",
+                         "next_review": format_date(doc.next_review),
                          "empty": len(empty), "errors": len(report.errors),
                          "behind": behind.get(pid, ("unknown",))[0]})
             for n in empty:
@@ -245,7 +246,7 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                              f"({against}); read them and record a review", ""))
             if status in ("overdue", "due-soon"):
                 todo.append((status, pid, f"{doc.title}: review {'overdue' if status == 'overdue' else 'due soon'} "
-                             f"(next review {doc.next_review.isoformat()})", ""))
+                             f"(next review {format_date(doc.next_review)})", ""))
         return page("dashboard.html.j2", request, org=org, rows=rows, todo=todo)
 
     def editor(request: Request):
