@@ -278,7 +278,8 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                     conflict=conflict, saved=saved, editor_name=values.get("editor", ""),
                     message=values.get("message", ""), seen_hash=values.get("hash", pg.hash),
                     new_replace_id=values.get("new-replace-id", ""),
-                    new_replace_text=values.get("new-replace-text", ""))
+                    new_replace_text=values.get("new-replace-text", ""),
+                    new={k: values.get(k, "") for k in store.NEW_FIELDS})
 
     async def posted(request: Request, work) -> Response:
         """A post to a policy page: access, then the form, then its CSRF token, checked in that

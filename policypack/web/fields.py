@@ -73,6 +73,8 @@ def field_of_path(path) -> Optional[str]:
         return f"var:{rest[0]}"
     if key in ("fill", "variants", "replace"):
         return {"fill": "fill", "variants": "variant", "replace": "replace"}[key] + f":{rest[0]}"
+    if key in ("remove", "retitle"):
+        return f"{key}:{rest[0]}"
     if key in ("enable", "disable"):
         return f"optional:{rest[0]}"
     if key in ("adoption", "review"):
