@@ -749,7 +749,10 @@ def test_a_local_clause_is_bounded(project, keys):
                         (dict(good, **{"new-insert-title": ""}), "give it a title"),
                         (dict(good, **{"new-insert-after": "../../etc"}), "not a clause"),
                         (dict(good, **{"new-insert-after": "aup-introduction"}), "not a clause"),  # a section
-                        (dict(good, **{"new-insert-text": "a\x00b"}), "cannot be saved")):
+                        (dict(good, **{"new-insert-text": "a\x00b"}), "cannot be saved"),
+                        (dict(good, **{"new-insert-title": "a\u2028b"}), "one line"),
+                        (dict(good, **{"new-insert-text": "a\ufeffb"}), "cannot be saved (U+FEFF)"),
+                        (dict(good, **{"new-insert-text": "a\x1bb"}), "cannot be saved (U+001B)")):
         r = c.post(EDIT, data={**form, "editor": "Jo", **extra})
         assert r.status_code == 422 and said in r.text, (extra, r.text[:500])
     assert path.read_bytes() == before
@@ -809,3 +812,16 @@ def test_a_removal_that_breaks_a_reference_is_not_saved(project, keys):
     assert "refers to &#39;ai-tools-approved&#39;" in r.text
     assert path.read_text(encoding="utf-8") == before and git(project, "rev-parse", "HEAD") == head
     assert '<option value="ai-tools-approved" selected>' in r.text  # the choice is kept in the form
+
+
+def test_line_breaks_of_other_programs_are_saved_as_line_breaks(project, keys):
+    """Word's line break (a vertical tab) and Unicode's line separator, pasted into a wording: saved
+    as ordinary line breaks, so the layer stays one the editor can write again."""
+    c, path, before, page = _opened(project, keys)
+    data = {**form_values(page), "editor": "Jo", "new-insert-after": "aup-related-documents",
+            "new-insert-title": "Pasted", "new-insert-text": "one\x0btwo\u2028three\u2029four\x85five"}
+    assert c.post(EDIT, data=data, follow_redirects=False).status_code == 303
+    text = path.read_text(encoding="utf-8")
+    assert "              one\n              two\n              three\n              four\n              five\n" in text
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "var:dpo": "Our DPO"}, follow_redirects=False)
+    assert r.status_code == 303 and "dpo: Our DPO" in path.read_text(encoding="utf-8")

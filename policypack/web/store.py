@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -40,6 +41,9 @@ REVIEW_FIELDS = (("last_reviewed", "Last reviewed (YYYY-MM-DD)"), ("next_review"
 MAX_ID = 48  # characters in the id made for a local clause from its title
 NEW_FIELDS = ("new-replace-id", "new-replace-text", "new-remove-id", "new-retitle-id", "new-retitle-title",
               "new-insert-after", "new-insert-title", "new-insert-text")
+# what other programs use to end a line or a paragraph (Word's line break is a vertical tab): a
+# line break here, so that a layer never holds a character YAML writes in an escaped form
+LINE_BREAKS = {ord(ch): "\n" for ch in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 SAVE_LOCK = threading.Lock()  # one save at a time in this process: check the hash, write, commit
 
 
@@ -270,9 +274,13 @@ def _without_variables(project: Project, org) -> Project:
 def clean_text(value: str, limit: int, what: str, multiline: bool) -> str:
     if len(value) > limit:
         raise FormError(f"{what} is longer than {limit:,} characters: shorten it.")
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = value.replace("\r\n", "\n").translate(LINE_BREAKS)
     if "\x00" in value:
         raise FormError(f"{what} holds a character that cannot be saved (NUL).")
+    odd = next((ch for ch in value if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs")
+                or ch == "\ufeff"), None)
+    if odd is not None:
+        raise FormError(f"{what} holds a character that cannot be saved (U+{ord(odd):04X}): delete it.")
     if not multiline:
         if "\n" in value:
             raise FormError(f"{what} must be one line.")
@@ -380,8 +388,6 @@ def _new_changes(edit: "_Editor", page: Page, form: dict) -> list:
 def new_id(title: str, taken) -> str:
     """An id for a local clause made from its title ("Our email rota" -> our-email-rota), unique
     among `taken` (a number added: our-email-rota-2)."""
-    import unicodedata
-
     plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii").lower()
     words = re.findall(r"[a-z0-9]+", plain)
     base = ""
