@@ -259,6 +259,10 @@ def test_field_of_maps_lines_and_paths():
     assert field_of_path("organisation.policies.p.review.next_review") == "review:next_review"
     assert field_of_path("organisation.adoption.chairs[1]") == "adoption:chairs"
     assert field_of_path("organisation.branding.logo") is None
+    assert field_of_path("organisation.policies.p.insert.our-rota.clause.text") == "inserted-text:our-rota"
+    assert field_of_path("organisation.policies.p.insert.our-rota.after") == "inserted:our-rota"
+    assert field_of_path("organisation.policies.p.remove.x-1") == "remove:x-1"
+    assert field_of_path("organisation.policies.p.retitle.x-1") == "retitle:x-1"
 
 
 def test_a_change_outside_the_slots_says_it_needs_consultation(project, keys):
@@ -825,3 +829,31 @@ def test_line_breaks_of_other_programs_are_saved_as_line_breaks(project, keys):
     assert "              one\n              two\n              three\n              four\n              five\n" in text
     r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "var:dpo": "Our DPO"}, follow_redirects=False)
     assert r.status_code == 303 and "dpo: Our DPO" in path.read_text(encoding="utf-8")
+
+
+def test_a_local_clause_is_corrected_in_place(project, keys):
+    c, path, before, page = _opened(project, keys)
+    new = {"new-insert-after": "aup-related-documents", "new-insert-title": "Our email rota",
+           "new-insert-text": "Two school days."}
+    assert c.post(EDIT, data={**form_values(page), "editor": "Jo", **new}, follow_redirects=False).status_code == 303
+    saved = path.read_text(encoding="utf-8")
+    page = c.get(EDIT).text
+    assert 'name="inserted-title:our-email-rota" value="Our email rota"' in page
+    assert re.search(r'name="inserted-text:our-email-rota"[^>]*>Two school days.</textarea>', page)
+    form = form_values(page)
+    reply = c.post(f"{EDIT}/preview", data={**form, "inserted-text:our-email-rota": "Ask {{ nobody_defined }}."}).json()
+    assert list(reply["messages"]) == ["f-inserted-text--our-email-rota"], reply  # beside the clause's wording
+    r = c.post(EDIT, data={**form, "editor": "Jo", "inserted-title:our-email-rota": "Answering emails",
+                           "inserted-text:our-email-rota": "Three school days.\n\nAsk the office."},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    removed, added = _diff(saved, path.read_text(encoding="utf-8"))
+    assert removed == ["            title: Our email rota", "              Two school days."]
+    assert added == ["            title: Answering emails", "              Three school days.", "",
+                     "              Ask the office."], added
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "inserted-text:our-email-rota": ""})
+    assert r.status_code == 422 and "untick it" in r.text
+    # unticked with its boxes still posted (as a browser does): the clause goes as a whole
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "inserted:our-email-rota": "off",
+                           "inserted-text:our-email-rota": "Changed too."}, follow_redirects=False)
+    assert r.status_code == 303 and path.read_text(encoding="utf-8") == before

@@ -220,10 +220,12 @@ def build_page(project: Project, oid: str, pid: str) -> Page:
     inserted = []
     for ins in pl.insert:
         own_ids.update(n.id for n in ins.node.walk())
-        node = titles.get(ins.node.id, ins.node)
-        inserted.append(clause(node, "inserted", f"inserted:{ins.node.id}", value="on", inherited="off",
-                               multiline=False))
-        inserted[-1].guidance = _excerpt(ins.node.text)
+        node, own = titles.get(ins.node.id, ins.node), ins.node
+        inserted.append(clause(node, "inserted", f"inserted:{own.id}", value="on", inherited="off"))
+        if own.kind == "clause":  # its own words, changed in place (a section's are its clauses')
+            inserted.append(clause(node, "inserted-title", f"inserted-title:{own.id}", value=str(own.title or "")))
+            inserted.append(clause(node, "inserted-text", f"inserted-text:{own.id}", value=_block(own.text),
+                                   multiline=True))
     adoption = pl.adoption if pl.adoption else org.adoption
     record = []
     for key, label in ADOPTION_FIELDS:
@@ -307,6 +309,8 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
         value = clean_text(form[name], MAX_TEXT if f.multiline else MAX_LINE, what, f.multiline)
         if f.kind in ("optional", "remove", "inserted"):
             value = "on" if value == "on" else "off"
+        if f.kind in ("inserted-title", "inserted-text") and form.get(f"inserted:{f.id}") == "off":
+            continue  # the clause goes as a whole
         if value == f.value:
             continue
         changed.append(name)
@@ -331,6 +335,10 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
             edit.set(edit.policy("retitle"), key, value or None)
         elif f.kind == "inserted":  # unticked: the local clause goes, with its insert: entry
             edit.drop_insert(key)
+        elif f.kind in ("inserted-title", "inserted-text"):
+            if f.kind == "inserted-text" and not value:
+                raise FormError(f"Your clause {f.label} needs some wording: untick it to take it out instead.")
+            edit.set_inserted(key, "title" if f.kind == "inserted-title" else "text", value or None)
         elif f.kind == "adoption":
             where = edit.policy("adoption") if pl.adoption else ("adoption",)
             if key == "chairs":
@@ -491,18 +499,32 @@ class _Editor:
             seq = parent["insert"] = CommentedSeq()
         seq.append(item)
 
+    def _inserted(self, cid: str):
+        """The `insert:` items of the policy that add `cid`, as (list, index), last first."""
+        seq = self._node(self.policy("insert"))
+        if not isinstance(seq, list):
+            return []
+        return [(seq, i) for i in reversed(range(len(seq))) if isinstance(seq[i], dict) and any(
+            isinstance(seq[i].get(k), dict) and str(seq[i][k].get("id")) == cid for k in ("clause", "section", "appendix"))]
+
+    def set_inserted(self, cid: str, key: str, value) -> None:
+        """The title or text of this layer's own clause `cid`, changed where its `insert:` item has it."""
+        from ruamel.yaml.scalarstring import LiteralScalarString
+
+        for seq, i in self._inserted(cid):
+            clause = seq[i].get("clause")
+            if value is None:
+                clause.pop(key, None)
+            else:
+                clause[key] = LiteralScalarString(value + "\n") if key == "text" else value
+
     def drop_insert(self, cid: str) -> None:
         """The `insert:` item that adds `cid`; the key goes when the list is empty."""
         keys = self.policy("insert")
+        for seq, i in self._inserted(cid):
+            del seq[i]
         seq = self._node(keys)
-        if not isinstance(seq, list):
-            return
-        for i in reversed(range(len(seq))):
-            item = seq[i]
-            if isinstance(item, dict) and any(isinstance(item.get(k), dict) and str(item[k].get("id")) == cid
-                                              for k in ("clause", "section", "appendix")):
-                del seq[i]
-        if not seq:
+        if isinstance(seq, list) and not seq:
             self.set(keys[:-1], keys[-1], None)
 
     def switch(self, cid: str, on: bool, inherited_on: bool, org, pl) -> None:
