@@ -648,6 +648,16 @@ def test_a_clause_is_removed_with_consultation_and_put_back_by_unticking(project
     box = page.split(f'id="f-remove--{cid}"')[1].split("</div>")[0]
     assert "checked" in box.split(">")[0] and "needs union consultation" in page.split("Clauses removed")[1].lower()
     assert cid not in _options(page, "new-remove-id")
+    second = "aup-definitions"  # a second removal joins the list; each is noted beside its own box
+    assert c.post(EDIT, data={**form_values(page), "editor": "Jo", "new-remove-id": second},
+                  follow_redirects=False).status_code == 303
+    assert f"      remove: [{cid}, {second}]\n" in path.read_text(encoding="utf-8")
+    page = c.get(EDIT).text
+    reply = c.post(f"{EDIT}/preview", data=form_values(page)).json()
+    assert sorted(reply["consultation"]) == sorted([["remove", cid, f"f-remove--{cid}"],
+                                                    ["remove", second, f"f-remove--{second}"]]), reply
+    c.post(EDIT, data={**form_values(page), "editor": "Jo", f"remove:{second}": "off"})
+    page = c.get(EDIT).text
     r = c.post(EDIT, data={**form_values(page), "editor": "Jo", f"remove:{cid}": "off"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     assert path.read_text(encoding="utf-8") == before  # unticked: the entry goes, and nothing else changes

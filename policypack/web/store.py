@@ -638,9 +638,10 @@ def _place(out: Checked, page: Page) -> None:
     if out.doc is not None:
         for layer, action, cid, loc in out.doc.consultation:
             if layer == page.oid:
-                name = field_of(_At(loc), page.file, paths) if loc else None
-                if name not in fields:  # an insert: item is written over several lines, none its id
-                    name = {"remove": "remove", "retitle": "retitle", "insert": "inserted"}.get(action, "") + f":{cid}"
+                # the field of the clause itself (several ids may share the line of a `remove: [a, b]`)
+                own = {"remove": "remove", "retitle": "retitle", "insert": "inserted", "replace": "replace"}.get(action)
+                name = f"{own}:{cid}" if f"{own}:{cid}" in fields else \
+                    field_of(_At(loc), page.file, paths) if loc else None
                 out.consultation.append((action, cid, name if name in fields else None))
 
 
