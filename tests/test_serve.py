@@ -693,6 +693,9 @@ def test_locked_clauses_are_not_offered_and_a_forged_form_is_refused(project, ke
     page = c.get(EDIT).text
     removable, retitlable = set(_options(page, "new-remove-id")), set(_options(page, "new-retitle-id"))
     assert removable and retitlable and "aup-related-documents" in removable  # the lists are not empty
+    doc = resolve(load_project(project), SCHOOL, POLICY, Report())
+    appendices = {n.id for n in doc.walk() if n.kind == "appendix"}
+    assert appendices and appendices <= removable and appendices <= retitlable  # appendices too
     assert not (clauses | holding) & removable
     assert not clauses & retitlable and holding <= retitlable  # a section holding a locked clause may be retitled
     assert not clauses & set(_options(page, "new-replace-id"))

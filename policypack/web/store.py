@@ -243,9 +243,10 @@ def build_page(project: Project, oid: str, pid: str) -> Page:
     ids = [(n.id, f"{n.label} {n.title or n.id}".strip()) for n in doc.walk()
            if n.kind == "clause" and not n.slot and not n.locked and n.id not in pl.replace]
     outline = [(n, f"{n.label} {n.title or n.id}".strip()) for n in doc.walk()]
-    removable = [(n.id, text) for n, text in outline if n.kind in ("section", "clause") and n.id not in own_ids
+    kinds = ("part", "section", "clause", "appendix")
+    removable = [(n.id, text) for n, text in outline if n.kind in kinds and n.id not in own_ids
                  and not any(m.locked for m in n.walk())]
-    retitlable = [(n.id, text) for n, text in outline if n.kind in ("section", "clause") and not n.locked
+    retitlable = [(n.id, text) for n, text in outline if n.kind in kinds and not n.locked
                   and n.id not in own_ids and n.id not in pl.retitle]
     anchors = [(n.id, text) for n, text in outline if n.kind == "clause"]
     taken = {n.id for n in now.policy.walk()} | {n.id for n in (project.policies[pid].walk() if pid in project.policies else ())} | \
