@@ -259,6 +259,10 @@ def test_field_of_maps_lines_and_paths():
     assert field_of_path("organisation.policies.p.review.next_review") == "review:next_review"
     assert field_of_path("organisation.adoption.chairs[1]") == "adoption:chairs"
     assert field_of_path("organisation.branding.logo") is None
+    assert field_of_path("organisation.policies.p.insert.our-rota.clause.text") == "inserted-text:our-rota"
+    assert field_of_path("organisation.policies.p.insert.our-rota.after") == "inserted:our-rota"
+    assert field_of_path("organisation.policies.p.remove.x-1") == "remove:x-1"
+    assert field_of_path("organisation.policies.p.retitle.x-1") == "retitle:x-1"
 
 
 def test_a_change_outside_the_slots_says_it_needs_consultation(project, keys):
@@ -596,3 +600,273 @@ def test_a_project_that_does_not_load_is_said_plainly_and_only_the_adviser_sees_
     assert "Ask your HR adviser" in r.text
     r = adviser.get("/")
     assert r.status_code == 500 and f"schools/{OTHER}.yaml:" in r.text and "Traceback" not in r.text
+
+
+# ---- removing, retitling and inserting clauses (changes outside the slots) ------------------------
+
+
+def _options(html: str, select: str) -> list:
+    return re.findall(r'<option value="([a-z0-9-]+)"', html.split(f'id="{select}"')[1].split("</select>")[0])
+
+
+def _locked(project) -> tuple:
+    doc = resolve(load_project(project), SCHOOL, POLICY, Report())
+    clauses = {n.id for n in doc.walk() if n.locked}
+    holding = {n.id for n in doc.walk() if n.kind == "section" and any(m.locked for m in n.walk())}
+    return clauses, holding
+
+
+def _opened(project, keys) -> tuple:
+    """A school's client, its layer's path and text, and its policy page."""
+    c = school_client(project, keys)
+    path = project / "schools" / f"{SCHOOL}.yaml"
+    return c, path, path.read_text(encoding="utf-8"), c.get(EDIT).text
+
+
+def _diff(before: str, after: str) -> tuple:
+    lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))
+    return ([l[1:] for l in lines if l.startswith("-") and not l.startswith("---")],
+            [l[1:] for l in lines if l.startswith("+") and not l.startswith("+++")])
+
+
+def test_a_clause_is_removed_with_consultation_and_put_back_by_unticking(project, keys):
+    c, path, before, page = _opened(project, keys)
+    assert "Remove a clause or section" in page
+    cid = "aup-related-documents"
+    assert cid in _options(page, "new-remove-id")
+    reply = c.post(f"{EDIT}/preview", data={**form_values(page), "new-remove-id": cid}).json()
+    assert reply["changed"] == [f"remove:{cid}"] and ["remove", cid, "new-remove"] in reply["consultation"]
+    assert f'id="c-{cid}"' not in c.get(reply["preview"]).text
+    assert f'id="c-{cid}"' in c.get(f"{EDIT}/view").text  # not saved yet
+    r = c.post(EDIT, data={**form_values(page), "editor": "Jo", "new-remove-id": cid}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    removed, added = _diff(before, path.read_text(encoding="utf-8"))
+    assert removed == [] and added == [f"      remove: [{cid}]"], added
+    assert f"remove:{cid}" in git(project, "log", "-1", "--format=%b")
+    assert cid not in resolve(load_project(project), SCHOOL, POLICY, Report()).by_id()
+    page = c.get(EDIT).text  # the removal is shown, ticked, with the consultation note beside it
+    box = page.split(f'id="f-remove--{cid}"')[1].split("</div>")[0]
+    assert "checked" in box.split(">")[0] and "needs union consultation" in page.split("Clauses removed")[1].lower()
+    assert cid not in _options(page, "new-remove-id")
+    second = "aup-definitions"  # a second removal joins the list; each is noted beside its own box
+    assert c.post(EDIT, data={**form_values(page), "editor": "Jo", "new-remove-id": second},
+                  follow_redirects=False).status_code == 303
+    assert f"      remove: [{cid}, {second}]\n" in path.read_text(encoding="utf-8")
+    page = c.get(EDIT).text
+    reply = c.post(f"{EDIT}/preview", data=form_values(page)).json()
+    assert sorted(reply["consultation"]) == sorted([["remove", cid, f"f-remove--{cid}"],
+                                                    ["remove", second, f"f-remove--{second}"]]), reply
+    c.post(EDIT, data={**form_values(page), "editor": "Jo", f"remove:{second}": "off"})
+    page = c.get(EDIT).text
+    r = c.post(EDIT, data={**form_values(page), "editor": "Jo", f"remove:{cid}": "off"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert path.read_text(encoding="utf-8") == before  # unticked: the entry goes, and nothing else changes
+
+
+def test_a_title_is_changed_with_consultation_and_changed_back(project, keys):
+    c, path, before, page = _opened(project, keys)
+    section = "aup-introduction"
+    assert section in _options(page, "new-retitle-id")
+    data = {**form_values(page), "new-retitle-id": section, "new-retitle-title": "About this policy at Brookfield"}
+    reply = c.post(f"{EDIT}/preview", data=data).json()
+    assert ["retitle", section, "new-retitle"] in reply["consultation"]  # beside the form that makes it
+    assert "About this policy at Brookfield" in c.get(reply["preview"]).text
+    assert c.post(EDIT, data={**data, "editor": "Jo"}, follow_redirects=False).status_code == 303
+    removed, added = _diff(before, path.read_text(encoding="utf-8"))
+    assert removed == [] and added == ["      retitle:", f"        {section}: About this policy at Brookfield"]
+    doc = resolve(load_project(project), SCHOOL, POLICY, Report())
+    assert doc.by_id()[section].title == "About this policy at Brookfield"
+    page = c.get(EDIT).text
+    assert f'name="retitle:{section}" value="About this policy at Brookfield"' in page
+    reply = c.post(f"{EDIT}/preview", data={**form_values(page), f"retitle:{section}": "Shorter"}).json()
+    assert ["retitle", section, f"f-retitle--{section}"] in reply["consultation"]  # beside its field
+    c.post(EDIT, data={**form_values(page), "editor": "Jo", f"retitle:{section}": ""})
+    assert path.read_text(encoding="utf-8") == before  # emptied: back to the title above
+
+
+def test_locked_clauses_are_not_offered_and_a_forged_form_is_refused(project, keys):
+    clauses, holding = _locked(project)
+    assert clauses and holding
+    c = school_client(project, keys)
+    path = project / "schools" / f"{SCHOOL}.yaml"
+    before = path.read_bytes()
+    page = c.get(EDIT).text
+    removable, retitlable = set(_options(page, "new-remove-id")), set(_options(page, "new-retitle-id"))
+    assert removable and retitlable and "aup-related-documents" in removable  # the lists are not empty
+    doc = resolve(load_project(project), SCHOOL, POLICY, Report())
+    appendices = {n.id for n in doc.walk() if n.kind == "appendix"}
+    assert appendices and appendices <= removable and appendices <= retitlable  # appendices too
+    assert not (clauses | holding) & removable
+    assert not clauses & retitlable and holding <= retitlable  # a section holding a locked clause may be retitled
+    assert not clauses & set(_options(page, "new-replace-id"))
+    form = form_values(page)
+    forged = [{"new-remove-id": cid} for cid in sorted(clauses | holding)] + \
+             [{"new-retitle-id": cid, "new-retitle-title": "Ours"} for cid in sorted(clauses)] + \
+             [{"new-remove-id": "no-such-clause"}, {"new-retitle-id": "../etc", "new-retitle-title": "x"}]
+    for extra in forged:
+        r = c.post(EDIT, data={**form, "editor": "Mallory", **extra})
+        assert r.status_code == 422 and "locked" in r.text, extra
+        assert c.post(f"{EDIT}/preview", data={**form, **extra}).status_code == 422, extra
+    assert c.post(EDIT, data={**form, "editor": "Mallory", "remove:personal-devices-no-photos": "on"}).status_code == 422
+    assert path.read_bytes() == before
+
+
+def test_a_local_clause_is_inserted_after_a_chosen_clause(project, keys):
+    c, path, before, page = _opened(project, keys)
+    anchor = "aup-related-documents"
+    assert anchor in _options(page, "new-insert-after")
+    data = {**form_values(page), "new-insert-after": anchor, "new-insert-title": "Our email rota",
+            "new-insert-text": "Staff answer parents' emails within **two** school days.\n\nThe office keeps the rota."}
+    reply = c.post(f"{EDIT}/preview", data=data).json()
+    assert reply["changed"] == ["insert:our-email-rota"] and not reply["messages"] and not reply["general"], reply
+    assert ["insert", "our-email-rota", "new-insert"] in reply["consultation"]
+    html = c.get(reply["preview"]).text
+    assert "Our email rota" in html and "<strong>two</strong> school days" in html
+    assert html.index(f'id="c-{anchor}"') < html.index('id="c-our-email-rota"')
+    assert c.post(EDIT, data={**data, "editor": "Jo"}, follow_redirects=False).status_code == 303
+    after = path.read_text(encoding="utf-8")
+    removed, added = _diff(before, after)
+    assert removed == [] and added == [
+        "      insert:", f"        - after: {anchor}", "          clause:", "            id: our-email-rota",
+        "            title: Our email rota", "            text: |",
+        "              Staff answer parents' emails within **two** school days.", "",
+        "              The office keeps the rota."], added
+    doc = resolve(load_project(project), SCHOOL, POLICY, Report())
+    ids = [n.id for n in doc.walk()]
+    assert ids[ids.index(anchor) + 1] == "our-email-rota"
+    assert ["insert", "our-email-rota"] in [[a, cid] for layer, a, cid, _ in doc.consultation if layer == SCHOOL]
+    # the same title again: an id of its own
+    page = c.get(EDIT).text
+    assert "our-email-rota" in _options(page, "new-insert-after")
+    data2 = {**form_values(page), "new-insert-after": "our-email-rota", "new-insert-title": "Our email rota",
+             "new-insert-text": "A second rota."}
+    assert c.post(EDIT, data={**data2, "editor": "Jo"}, follow_redirects=False).status_code == 303
+    assert "            id: our-email-rota-2\n" in path.read_text(encoding="utf-8")
+    # unticked: the insert: entry goes, the other stays; both gone: the file is as it was
+    page = c.get(EDIT).text
+    assert 'name="inserted:our-email-rota"' in page and 'name="inserted:our-email-rota-2"' in page
+    assert c.post(EDIT, data={**form_values(page), "editor": "Jo", "inserted:our-email-rota-2": "off"},
+                  follow_redirects=False).status_code == 303
+    assert path.read_text(encoding="utf-8") == after
+    page = c.get(EDIT).text
+    assert c.post(EDIT, data={**form_values(page), "editor": "Jo", "inserted:our-email-rota": "off"},
+                  follow_redirects=False).status_code == 303
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_a_local_clause_is_bounded(project, keys):
+    c = school_client(project, keys)
+    path = project / "schools" / f"{SCHOOL}.yaml"
+    before = path.read_bytes()
+    form = form_values(c.get(EDIT).text)
+    good = {"new-insert-after": "aup-related-documents", "new-insert-title": "Ours", "new-insert-text": "Words."}
+    for extra, said in ((dict(good, **{"new-insert-title": "t" * 301}), "longer than 300"),
+                        (dict(good, **{"new-insert-text": "x" * 20_001}), "longer than 20,000"),
+                        (dict(good, **{"new-insert-title": "two\nlines"}), "one line"),
+                        (dict(good, **{"new-insert-title": ""}), "give it a title"),
+                        (dict(good, **{"new-insert-after": "../../etc"}), "not a clause"),
+                        (dict(good, **{"new-insert-after": "aup-introduction"}), "not a clause"),  # a section
+                        (dict(good, **{"new-insert-text": "a\x00b"}), "cannot be saved"),
+                        (dict(good, **{"new-insert-title": "a\u2028b"}), "one line"),
+                        (dict(good, **{"new-insert-text": "a\ufeffb"}), "cannot be saved (U+FEFF)"),
+                        (dict(good, **{"new-insert-text": "a\x1bb"}), "cannot be saved (U+001B)")):
+        r = c.post(EDIT, data={**form, "editor": "Jo", **extra})
+        assert r.status_code == 422 and said in r.text, (extra, r.text[:500])
+    assert path.read_bytes() == before
+    hostile = c.post(f"{EDIT}/preview", data={**form, **good, "new-insert-title": "<script>alert(1)</script>",
+                                              "new-insert-text": "<img src=x onerror=alert(1)>"}).json()
+    html = c.get(hostile["preview"]).text.lower()
+    assert "&lt;script&gt;alert(1)" in html and not re.search(r"<script|<img[^>]*onerror", html)
+    assert "script-alert-1-script" in [x[1] for x in hostile["consultation"]]
+
+
+def test_a_local_clause_id_is_made_from_its_title():
+    from policypack.load import ID_RE
+    from policypack.web.store import MAX_ID, new_id
+
+    assert new_id("Our email rota", []) == "our-email-rota"
+    assert new_id("Our email rota", ["our-email-rota", "our-email-rota-2"]) == "our-email-rota-3"
+    assert new_id("Café & wellbeing: 2026!", []) == "cafe-wellbeing-2026"
+    assert new_id("2026 plan", []) == "local-2026-plan" and new_id("!!!", []) == "local"
+    for title in ("x" * 300, "word " * 80, "Ünïcödé ☃ only", "-- a --", "../../etc/passwd"):
+        made = new_id(title, [])
+        assert ID_RE.match(made) and len(made) <= MAX_ID, (title, made)
+
+
+def test_the_word_download_is_the_organisations_policy(project, keys):
+    import io
+
+    import docx
+
+    c = school_client(project, keys)
+    r = c.get(f"{EDIT}/download.docx")
+    assert r.status_code == 200, r.text[:300]
+    assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert r.headers["content-disposition"] == f'attachment; filename="{SCHOOL}-{POLICY}.docx"'
+    document = docx.Document(io.BytesIO(r.content))
+    text = "\n".join(p.text for p in document.paragraphs)
+    text += "\n".join(cell.text for t in document.tables for row in t.rows for cell in row.cells)
+    for s in document.sections:
+        text += "\n".join(p.text for p in s.header.paragraphs + s.footer.paragraphs)
+    name = load_project(project).organisations[SCHOOL].name
+    assert name in text
+    other = load_project(project).organisations[OTHER].name
+    assert other != name
+    refused = c.get(f"/o/{OTHER}/p/{POLICY}/download.docx")
+    assert refused.status_code == 403 and "own organisation" in refused.text
+    assert not refused.content.startswith(b"PK")
+
+
+def test_a_removal_that_breaks_a_reference_is_not_saved(project, keys):
+    """Validation first, as for every save: another clause's ref() to the removed clause is an
+    error, said on the page, and the layer is left as it was."""
+    c, path, before, page = _opened(project, keys)
+    head = git(project, "rev-parse", "HEAD")
+    model = (project / "policy_src" / f"{POLICY}.yaml").read_text(encoding="utf-8")
+    assert "ref('ai-tools-approved')" in model
+    r = c.post(EDIT, data={**form_values(page), "editor": "Jo", "new-remove-id": "ai-tools-approved"})
+    assert r.status_code == 422 and "Nothing was saved" in r.text
+    assert "refers to &#39;ai-tools-approved&#39;" in r.text
+    assert path.read_text(encoding="utf-8") == before and git(project, "rev-parse", "HEAD") == head
+    assert '<option value="ai-tools-approved" selected>' in r.text  # the choice is kept in the form
+
+
+def test_line_breaks_of_other_programs_are_saved_as_line_breaks(project, keys):
+    """Word's line break (a vertical tab) and Unicode's line separator, pasted into a wording: saved
+    as ordinary line breaks, so the layer stays one the editor can write again."""
+    c, path, before, page = _opened(project, keys)
+    data = {**form_values(page), "editor": "Jo", "new-insert-after": "aup-related-documents",
+            "new-insert-title": "Pasted", "new-insert-text": "one\x0btwo\u2028three\u2029four\x85five"}
+    assert c.post(EDIT, data=data, follow_redirects=False).status_code == 303
+    text = path.read_text(encoding="utf-8")
+    assert "              one\n              two\n              three\n              four\n              five\n" in text
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "var:dpo": "Our DPO"}, follow_redirects=False)
+    assert r.status_code == 303 and "dpo: Our DPO" in path.read_text(encoding="utf-8")
+
+
+def test_a_local_clause_is_corrected_in_place(project, keys):
+    c, path, before, page = _opened(project, keys)
+    new = {"new-insert-after": "aup-related-documents", "new-insert-title": "Our email rota",
+           "new-insert-text": "Two school days."}
+    assert c.post(EDIT, data={**form_values(page), "editor": "Jo", **new}, follow_redirects=False).status_code == 303
+    saved = path.read_text(encoding="utf-8")
+    page = c.get(EDIT).text
+    assert 'name="inserted-title:our-email-rota" value="Our email rota"' in page
+    assert re.search(r'name="inserted-text:our-email-rota"[^>]*>Two school days.</textarea>', page)
+    form = form_values(page)
+    reply = c.post(f"{EDIT}/preview", data={**form, "inserted-text:our-email-rota": "Ask {{ nobody_defined }}."}).json()
+    assert list(reply["messages"]) == ["f-inserted-text--our-email-rota"], reply  # beside the clause's wording
+    r = c.post(EDIT, data={**form, "editor": "Jo", "inserted-title:our-email-rota": "Answering emails",
+                           "inserted-text:our-email-rota": "Three school days.\n\nAsk the office."},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    removed, added = _diff(saved, path.read_text(encoding="utf-8"))
+    assert removed == ["            title: Our email rota", "              Two school days."]
+    assert added == ["            title: Answering emails", "              Three school days.", "",
+                     "              Ask the office."], added
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "inserted-text:our-email-rota": ""})
+    assert r.status_code == 422 and "untick it" in r.text
+    # unticked with its boxes still posted (as a browser does): the clause goes as a whole
+    r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "inserted:our-email-rota": "off",
+                           "inserted-text:our-email-rota": "Changed too."}, follow_redirects=False)
+    assert r.status_code == 303 and path.read_text(encoding="utf-8") == before

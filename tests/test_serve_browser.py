@@ -198,6 +198,19 @@ def test_a_school_edits_its_policy_in_a_browser(server, browser):
     assert git(project, "log", "-1", "--format=%an").strip() == "Jo Example"
     assert git(project, "show", "--name-only", "--format=", "HEAD").split() == [f"schools/{SCHOOL}.yaml"]
 
+    # a clause of the school's own, shown in the preview and marked for consultation (not saved)
+    tab.evaluate("document.querySelector('#new-insert-title').closest('details').open = true")
+    tab.evaluate("(s => { s.value = s.options[3].value; s.dispatchEvent(new Event('change', {bubbles: true})); })"
+                 "(document.getElementById('new-insert-after'))")
+    tab.evaluate("document.getElementById('new-insert-title').focus()")
+    tab.send("Input.insertText", text="Our email rota")
+    tab.evaluate("document.getElementById('new-insert-text').focus()")
+    tab.send("Input.insertText", text="Parents hear back within two school days.")
+    wait(tab, "document.getElementById('preview').contentDocument.body.innerText.includes('within two school days')")
+    wait(tab, "document.getElementById('consultation').textContent.includes('our-email-rota')")
+    assert "union consultation" in tab.evaluate("document.getElementById('new-insert-msg').textContent")
+    assert path.read_text(encoding="utf-8") == after
+
     # the link reaches no other organisation, by address or by a forged request
     other = (project / "schools" / f"{OTHER}.yaml").read_bytes()
     tab.send("Page.navigate", url=f"{base}/o/{OTHER}/p/{POLICY}")

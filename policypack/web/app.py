@@ -278,7 +278,8 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
                     conflict=conflict, saved=saved, editor_name=values.get("editor", ""),
                     message=values.get("message", ""), seen_hash=values.get("hash", pg.hash),
                     new_replace_id=values.get("new-replace-id", ""),
-                    new_replace_text=values.get("new-replace-text", ""))
+                    new_replace_text=values.get("new-replace-text", ""),
+                    new={k: values.get(k, "") for k in store.NEW_FIELDS})
 
     async def posted(request: Request, work) -> Response:
         """A post to a policy page: access, then the form, then its CSRF token, checked in that
@@ -312,11 +313,15 @@ def create_app(root: Path, keys: Optional[Keys] = None, as_of: Optional[dt.date]
             except Exception as exc:  # noqa: BLE001 - e.g. a template override that fails: said on the page
                 checked.general.append(("error", f"the preview could not be rendered: {describe_exception(exc)}"))
         fields = pg.fields()
+        # a change not saved yet has no field of its own: its note goes beside the form that makes it
+        new = {("replace", form.get("new-replace-id")): "new-replace", ("remove", form.get("new-remove-id")): "new-remove",
+               ("retitle", form.get("new-retitle-id")): "new-retitle"}
         return JSONResponse({
             "preview": url, "changed": changed,
             "messages": {fields[k].html_id: v for k, v in checked.messages.items()},
             "general": checked.general,
-            "consultation": [[action, cid, fields[name].html_id if name else None]
+            "consultation": [[action, cid, fields[name].html_id if name else
+                              new.get((action, cid), "new-insert" if action == "insert" else None)]
                              for action, cid, name in checked.consultation]})
 
     def show_preview(request: Request):

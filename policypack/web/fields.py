@@ -34,13 +34,22 @@ def line_paths(data) -> list:
                     line = node.lc.item(i)[0] + 1
                 except (AttributeError, KeyError, TypeError, IndexError):
                     continue
-                step = str(value) if isinstance(value, str) else str(i)
+                step = str(value) if isinstance(value, str) else _inserted_id(value) or str(i)
                 out.append((line, path + (step,)))
                 walk(value, path + (step,))
 
     walk(data, ())
     out.sort(key=lambda item: item[0])
     return out
+
+
+def _inserted_id(item) -> Optional[str]:
+    """The id an `insert:` item adds, so that its path names the clause rather than a position."""
+    if isinstance(item, dict):
+        for kind in ("clause", "section", "appendix"):
+            if isinstance(item.get(kind), dict) and item[kind].get("id") is not None:
+                return str(item[kind]["id"])
+    return None
 
 
 def path_at(paths: list, line: int) -> Optional[tuple]:
@@ -73,11 +82,24 @@ def field_of_path(path) -> Optional[str]:
         return f"var:{rest[0]}"
     if key in ("fill", "variants", "replace"):
         return {"fill": "fill", "variants": "variant", "replace": "replace"}[key] + f":{rest[0]}"
+    if key in ("remove", "retitle"):
+        return f"{key}:{rest[0]}"
+    if key == "insert":  # policies.<id>.insert.<clause id>.clause.text: the clause's own field
+        part = rest[2] if len(rest) >= 3 and rest[1] == "clause" else ""
+        return f"inserted-{part}:{rest[0]}" if part in ("title", "text") else f"inserted:{rest[0]}"
     if key in ("enable", "disable"):
         return f"optional:{rest[0]}"
     if key in ("adoption", "review"):
         return f"{key}:{rest[0]}"
     return None
+
+
+def _by_position(path) -> bool:
+    """Whether a path names an `insert:` item by its position: the line then says which clause."""
+    if isinstance(path, str):
+        return bool(re.search(r"insert(\[\d+\]|[./]\d+)", path))
+    steps = [str(p) for p in path]
+    return any(a == "insert" and b.isdigit() for a, b in zip(steps, steps[1:]))
 
 
 def field_of(problem, layer_file: str, paths: list) -> Optional[str]:
@@ -86,7 +108,7 @@ def field_of(problem, layer_file: str, paths: list) -> Optional[str]:
     if problem.loc.file != layer_file:  # another file's field of the same name is not this one
         return None
     own = getattr(problem, "path", None)
-    if own:
+    if own and not _by_position(own):
         return field_of_path(own)
     if not problem.loc.line:
         return None

@@ -2,8 +2,10 @@
 validation with the edited layer in memory, and saving (atomic, then a git commit).
 
 Field names are what the form posts: `var:NAME`, `variant:ID`, `optional:ID`, `fill:ID`,
-`replace:ID`, `adoption:KEY`, `review:KEY`, and `new-replace-id` with `new-replace-text`. A form may only name
-fields its page offers; anything else is refused.
+`replace:ID`, `remove:ID` (on while the layer removes the clause), `retitle:ID`, `inserted:ID` (on
+while the layer inserts its own clause), `adoption:KEY`, `review:KEY`, and the new changes outside
+the slots (NEW_FIELDS): another clause's wording, a clause to remove, a new title, a local clause
+to insert. A form may only name fields and clauses its page offers; anything else is refused.
 """
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ import os
 import re
 import subprocess
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from ..errors import Failed, Report, describe_exception
 from ..layer import apply_layers
-from ..layerwrite import Layer, LayoutError, flow_list
+from ..layerwrite import Layer, LayoutError, entry, flow_list
 from ..load import ID_RE, VAR_RE, in_memory, load_project, reload_layer
 from ..model import PolicyLayer, Project
 from ..resolve import resolve
@@ -35,6 +38,12 @@ MAX_MESSAGE = 500  # characters in the save message
 ADOPTION_FIELDS = (("body", "Adopted by (the body)"), ("date", "Date adopted (YYYY-MM-DD)"),
                    ("chair_title", "Title of the chair"), ("chairs", "Chairs, one per line"))
 REVIEW_FIELDS = (("last_reviewed", "Last reviewed (YYYY-MM-DD)"), ("next_review", "Next review due (YYYY-MM-DD)"))
+MAX_ID = 48  # characters in the id made for a local clause from its title
+NEW_FIELDS = ("new-replace-id", "new-replace-text", "new-remove-id", "new-retitle-id", "new-retitle-title",
+              "new-insert-after", "new-insert-title", "new-insert-text")
+# what other programs use to end a line or a paragraph (Word's line break is a vertical tab): a
+# line break here, so that a layer never holds a character YAML writes in an escaped form
+LINE_BREAKS = {ord(ch): "\n" for ch in "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
 SAVE_LOCK = threading.Lock()  # one save at a time in this process: check the hash, write, commit
 
 
@@ -53,7 +62,7 @@ def file_hash(data: bytes) -> str:
 @dataclass
 class Field:
     name: str  # what the form posts
-    kind: str  # variable | variant | optional | fill | replace | adoption | review
+    kind: str  # variable | variant | optional | fill | replace | remove | retitle | inserted | adoption | review
     label: str
     value: str = ""  # this organisation's own value, as the field shows it
     inherited: str = ""  # what applies when the field is left empty (from the layers above or the model)
@@ -81,6 +90,10 @@ class Page:
     hash: str  # of the layer's bytes when the page was built
     groups: list  # [(heading, [Field])]
     clause_ids: list  # ids a new replacement may name: (id, "3.2 Title")
+    removable: list = field(default_factory=list)  # ids a new removal may name (nothing locked in them)
+    retitlable: list = field(default_factory=list)  # sections and clauses a new title may name (not locked)
+    anchors: list = field(default_factory=list)  # clauses a local clause may be inserted after
+    taken: list = field(default_factory=list)  # every id the policy has (or had, before removals)
 
     def fields(self) -> dict:
         return {f.name: f for _, fs in self.groups for f in fs}
@@ -191,6 +204,28 @@ def build_page(project: Project, oid: str, pid: str) -> Page:
             old = before.get(cid)
             replaced.append(clause(node, "replace", f"replace:{cid}", value=_block(text),
                                    inherited=_block(old.current_text()[0] if old is not None else ""), multiline=True))
+    titles = {n.id: n for n in now.policy.walk()}
+    removed = []
+    for cid, _ in pl.remove:
+        old = before.get(cid)
+        title = (old.title or cid) if old is not None else cid
+        removed.append(Field(name=f"remove:{cid}", kind="remove", label=title, value="on", inherited="off", id=cid))
+    retitled = []
+    for cid, (title, _) in pl.retitle.items():
+        node, old = titles.get(cid), before.get(cid)
+        if node is not None:
+            retitled.append(clause(node, "retitle", f"retitle:{cid}", value=str(title),
+                                   inherited=(old.title or "") if old is not None else ""))
+    own_ids = set()
+    inserted = []
+    for ins in pl.insert:
+        own_ids.update(n.id for n in ins.node.walk())
+        node, own = titles.get(ins.node.id, ins.node), ins.node
+        inserted.append(clause(node, "inserted", f"inserted:{own.id}", value="on", inherited="off"))
+        if own.kind == "clause":  # its own words, changed in place (a section's are its clauses')
+            inserted.append(clause(node, "inserted-title", f"inserted-title:{own.id}", value=str(own.title or "")))
+            inserted.append(clause(node, "inserted-text", f"inserted-text:{own.id}", value=_block(own.text),
+                                   multiline=True))
     adoption = pl.adoption if pl.adoption else org.adoption
     record = []
     for key, label in ADOPTION_FIELDS:
@@ -207,11 +242,23 @@ def build_page(project: Project, oid: str, pid: str) -> Page:
         record.append(Field(name=f"review:{key}", kind="review", label=label, value=str(value or "")))
     ids = [(n.id, f"{n.label} {n.title or n.id}".strip()) for n in doc.walk()
            if n.kind == "clause" and not n.slot and not n.locked and n.id not in pl.replace]
+    outline = [(n, f"{n.label} {n.title or n.id}".strip()) for n in doc.walk()]
+    kinds = ("part", "section", "clause", "appendix")
+    removable = [(n.id, text) for n, text in outline if n.kind in kinds and n.id not in own_ids
+                 and not any(m.locked for m in n.walk())]
+    retitlable = [(n.id, text) for n, text in outline if n.kind in kinds and not n.locked
+                  and n.id not in own_ids and n.id not in pl.retitle]
+    anchors = [(n.id, text) for n, text in outline if n.kind == "clause"]
+    taken = {n.id for n in now.policy.walk()} | {n.id for n in (project.policies[pid].walk() if pid in project.policies else ())} | \
+        {cid for cid, _ in pl.remove} | own_ids | {n.id for n in before.values()}
     groups = [("Names, roles and contacts", variables), ("Wording options", choices),
               ("Optional clauses", switches), ("Your own wording (customisable slots)", slots),
-              ("Wording changed outside the slots", replaced), ("Adoption and review", record)]
+              ("Wording changed outside the slots", replaced), ("Clauses removed", removed),
+              ("Titles changed", retitled), ("Your own clauses", inserted), ("Adoption and review", record)]
+    always = ("Wording changed", "Clauses removed", "Titles changed", "Your own clauses")
     return Page(oid=oid, pid=pid, title=doc.title, file=org.file, hash=file_hash(data),
-                groups=[(h, fs) for h, fs in groups if fs or h.startswith("Wording changed")], clause_ids=ids)
+                groups=[(h, fs) for h, fs in groups if fs or h.startswith(always)], clause_ids=ids,
+                removable=removable, retitlable=retitlable, anchors=anchors, taken=sorted(taken))
 
 
 def _excerpt(text: Optional[str], limit: int = 400) -> str:
@@ -230,9 +277,13 @@ def _without_variables(project: Project, org) -> Project:
 def clean_text(value: str, limit: int, what: str, multiline: bool) -> str:
     if len(value) > limit:
         raise FormError(f"{what} is longer than {limit:,} characters: shorten it.")
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = value.replace("\r\n", "\n").translate(LINE_BREAKS)
     if "\x00" in value:
         raise FormError(f"{what} holds a character that cannot be saved (NUL).")
+    odd = next((ch for ch in value if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs")
+                or ch == "\ufeff"), None)
+    if odd is not None:
+        raise FormError(f"{what} holds a character that cannot be saved (U+{ord(odd):04X}): delete it.")
     if not multiline:
         if "\n" in value:
             raise FormError(f"{what} must be one line.")
@@ -246,7 +297,7 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
     fields = page.fields()
     org = project.organisations[page.oid]
     pl = org.policies.get(page.pid) or PolicyLayer(loc=org.loc)
-    known = set(fields) | {"new-replace-id", "new-replace-text"}
+    known = set(fields) | set(NEW_FIELDS)
     for name in form:
         if name not in known:
             raise FormError(f"this page has no field '{name[:80]}'.")
@@ -257,8 +308,10 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
             continue
         what = f"'{f.label}'"
         value = clean_text(form[name], MAX_TEXT if f.multiline else MAX_LINE, what, f.multiline)
-        if f.kind == "optional":
+        if f.kind in ("optional", "remove", "inserted"):
             value = "on" if value == "on" else "off"
+        if f.kind in ("inserted-title", "inserted-text") and form.get(f"inserted:{f.id}") == "off":
+            continue  # the clause goes as a whole
         if value == f.value:
             continue
         changed.append(name)
@@ -277,6 +330,16 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
             edit.set(edit.policy("replace"), key, value or None, block=True)
         elif f.kind == "optional":
             edit.switch(key, value == "on", f.inherited == "on", org, pl)
+        elif f.kind == "remove":  # unticked: the clause comes back
+            edit.drop_item(edit.policy("remove"), key)
+        elif f.kind == "retitle":
+            edit.set(edit.policy("retitle"), key, value or None)
+        elif f.kind == "inserted":  # unticked: the local clause goes, with its insert: entry
+            edit.drop_insert(key)
+        elif f.kind in ("inserted-title", "inserted-text"):
+            if f.kind == "inserted-text" and not value:
+                raise FormError(f"Your clause {f.label} needs some wording: untick it to take it out instead.")
+            edit.set_inserted(key, "title" if f.kind == "inserted-title" else "text", value or None)
         elif f.kind == "adoption":
             where = edit.policy("adoption") if pl.adoption else ("adoption",)
             if key == "chairs":
@@ -294,7 +357,60 @@ def apply_form(layer: Layer, project: Project, page: Page, form: dict) -> list:
             raise FormError(f"'{cid[:80]}' is not a clause whose wording this page can change.")
         edit.set(edit.policy("replace"), cid, text, block=True)
         changed.append(f"replace:{cid}")
+    changed += _new_changes(edit, page, form)
     return changed
+
+
+def _new_changes(edit: "_Editor", page: Page, form: dict) -> list:
+    """A clause removed, a title changed, a local clause inserted: each only where the page
+    offers it (a locked clause is never offered, so a forged form naming one is refused)."""
+    changed = []
+    cid = clean_text(form.get("new-remove-id", ""), MAX_LINE, "the clause to remove", False)
+    if cid:
+        if cid not in dict(page.removable):
+            raise FormError(f"'{cid[:80]}' is not a clause or section this page can remove: it is locked, holds a "
+                            "locked clause, or is not in this policy.")
+        edit.append_item(edit.policy("remove"), cid)
+        changed.append(f"remove:{cid}")
+    cid = clean_text(form.get("new-retitle-id", ""), MAX_LINE, "the clause to retitle", False)
+    title = clean_text(form.get("new-retitle-title", ""), MAX_LINE, "the new title", False)
+    if cid and title:
+        if cid not in dict(page.retitlable):
+            raise FormError(f"'{cid[:80]}' is not a clause or section whose title this page can change: it is "
+                            "locked, or is not in this policy.")
+        edit.set(edit.policy("retitle"), cid, title)
+        changed.append(f"retitle:{cid}")
+    after = clean_text(form.get("new-insert-after", ""), MAX_LINE, "the clause to insert after", False)
+    title = clean_text(form.get("new-insert-title", ""), MAX_LINE, "the new clause's title", False)
+    text = clean_text(form.get("new-insert-text", ""), MAX_TEXT, "the new clause's wording", True)
+    if after or title or text:
+        if not (after and title and text):
+            raise FormError("To add a clause of your own, choose where it goes and give it a title and wording.")
+        if after not in dict(page.anchors):
+            raise FormError(f"'{after[:80]}' is not a clause this page can put a new clause after.")
+        nid = new_id(title, page.taken)
+        edit.insert_clause(after, nid, title, text)
+        changed.append(f"insert:{nid}")
+    return changed
+
+
+def new_id(title: str, taken) -> str:
+    """An id for a local clause made from its title ("Our email rota" -> our-email-rota), unique
+    among `taken` (a number added: our-email-rota-2)."""
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii").lower()
+    words = re.findall(r"[a-z0-9]+", plain)
+    base = ""
+    for word in words:
+        if len(base) + len(word) + 1 > MAX_ID - 4:
+            break
+        base = f"{base}-{word}" if base else word
+    if not base or not base[0].isalpha():
+        base = ("local-" + base).rstrip("-")
+    taken, out, n = set(taken), base, 2
+    while out in taken:
+        out, n = f"{base}-{n}", n + 1
+    assert valid_id(out), out
+    return out
 
 
 def _date(value: str):
@@ -349,6 +465,68 @@ class _Editor:
             parent = self._node(keys[:-1]) if len(keys) > 1 else self.layer.data["organisation"]
             del parent[keys[-1]]
             keys = keys[:-1]
+
+    def append_item(self, keys: tuple, cid: str) -> None:
+        """`cid` at the end of the id list at `keys` (a one-line list when it is made)."""
+        seq = self._node(keys)
+        if isinstance(seq, list) and seq:
+            if cid not in [str(v) for v in seq]:
+                seq.append(cid)
+        else:
+            self.set(keys[:-1], keys[-1], flow_list([cid]))
+
+    def drop_item(self, keys: tuple, cid: str) -> None:
+        """`cid` out of the id list at `keys`; the key goes when the list is empty."""
+        seq = self._node(keys)
+        if isinstance(seq, list):
+            for i in reversed(range(len(seq))):
+                if str(seq[i]) == cid:
+                    del seq[i]
+            if not seq:
+                self.set(keys[:-1], keys[-1], None)
+
+    def insert_clause(self, after: str, cid: str, title: str, text: str) -> None:
+        """A local clause after `after`, as the last item of the policy's `insert:` list."""
+        from ruamel.yaml.comments import CommentedSeq
+        from ruamel.yaml.scalarstring import LiteralScalarString
+
+        clause = entry({"id": cid, "title": title})
+        clause["text"] = LiteralScalarString(text + "\n")
+        item = entry({"after": after})
+        item["clause"] = clause
+        parent = self.layer.mapping("organisation", *self.policy("insert")[:-1])
+        seq = parent.get("insert")
+        if not isinstance(seq, list) or not seq:
+            seq = parent["insert"] = CommentedSeq()
+        seq.append(item)
+
+    def _inserted(self, cid: str):
+        """The `insert:` items of the policy that add `cid`, as (list, index), last first."""
+        seq = self._node(self.policy("insert"))
+        if not isinstance(seq, list):
+            return []
+        return [(seq, i) for i in reversed(range(len(seq))) if isinstance(seq[i], dict) and any(
+            isinstance(seq[i].get(k), dict) and str(seq[i][k].get("id")) == cid for k in ("clause", "section", "appendix"))]
+
+    def set_inserted(self, cid: str, key: str, value) -> None:
+        """The title or text of this layer's own clause `cid`, changed where its `insert:` item has it."""
+        from ruamel.yaml.scalarstring import LiteralScalarString
+
+        for seq, i in self._inserted(cid):
+            clause = seq[i].get("clause")
+            if value is None:
+                clause.pop(key, None)
+            else:
+                clause[key] = LiteralScalarString(value + "\n") if key == "text" else value
+
+    def drop_insert(self, cid: str) -> None:
+        """The `insert:` item that adds `cid`; the key goes when the list is empty."""
+        keys = self.policy("insert")
+        for seq, i in self._inserted(cid):
+            del seq[i]
+        seq = self._node(keys)
+        if isinstance(seq, list) and not seq:
+            self.set(keys[:-1], keys[-1], None)
 
     def switch(self, cid: str, on: bool, inherited_on: bool, org, pl) -> None:
         """Optional clause `cid` on or off: no line when that is what the layers above give."""
@@ -461,7 +639,10 @@ def _place(out: Checked, page: Page) -> None:
     if out.doc is not None:
         for layer, action, cid, loc in out.doc.consultation:
             if layer == page.oid:
-                name = field_of(_At(loc), page.file, paths) if loc else None
+                # the field of the clause itself (several ids may share the line of a `remove: [a, b]`)
+                own = {"remove": "remove", "retitle": "retitle", "insert": "inserted", "replace": "replace"}.get(action)
+                name = f"{own}:{cid}" if f"{own}:{cid}" in fields else \
+                    field_of(_At(loc), page.file, paths) if loc else None
                 out.consultation.append((action, cid, name if name in fields else None))
 
 
@@ -539,4 +720,4 @@ def valid_var(value: str) -> bool:
 
 
 __all__ = ["Checked", "Conflict", "Field", "FormError", "LayoutError", "Page", "Saved", "build_page", "check",
-           "edited", "file_hash", "layer_file", "load", "save", "valid_id"]
+           "edited", "file_hash", "layer_file", "load", "new_id", "save", "valid_id"]

@@ -44,7 +44,7 @@
       names.push(c[0] + " " + c[1]);
       var box = c[2] && document.getElementById(c[2] + "-msg");
       if (box) box.appendChild(para("msg-consult", "Needs union consultation",
-        "this changes wording outside the customisable slots."));
+        "this is a change outside the customisable slots."));
     });
     if (names.length) consult.appendChild(para("msg-consult", "Needs union consultation", names.join(", ") + "."));
   }
