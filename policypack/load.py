@@ -294,6 +294,11 @@ def load_project(root: Path, report: Optional[Report] = None) -> Project:
     library = Library()
     for path in sorted((src / "library").glob("*.yaml")):
         _load_library(path, root, library, report)
+    for name, (_, loc) in library.variable_notes.items():
+        if name not in library.variables:
+            report.error(loc, f"the note is on variable '{name}', which the library does not define",
+                         did_you_mean(name, library.variables) or
+                         "Notes go on the library's own variables: give it a default under 'variables:' too.")
     policies = {}
     for path in sorted(src.glob("*.yaml")):
         policy = _load_policy(path, root, library, report)
@@ -682,6 +687,17 @@ def _load_library(path: Path, root: Path, library: Library, report: Report) -> N
             r.err(val[1].line, f"variable '{name}' is already given a default at {library.variables[name][1]}",
                   "Keep one default per variable.", val[1].path)
         library.variables[name] = val
+    notes = lib.get("variable_notes")
+    if notes is not None and not isinstance(notes, LMap):
+        r.err(lib.line_of("variable_notes"), "'variable_notes' in the library must be a mapping",
+              "Write 'variable_notes:' then 'name: what it names' lines.", getattr(notes, "path", None))
+    for name, note in (notes.items() if isinstance(notes, LMap) else ()):
+        nline, npath = notes.line_of(name), notes.path + (name,)
+        if not isinstance(note, str) or len(note) > fmt.MAX_NOTE:
+            r.err(nline, f"the note on variable '{name}' must be text of at most {fmt.MAX_NOTE} characters",
+                  "Say in a sentence what the variable names, for the people who fill it in.", npath)
+        elif note.strip():
+            library.variable_notes[name] = (" ".join(note.split()), r.loc(nline, npath))
     for key, kind in (("sections", "section"), ("clauses", "clause")):
         items = lib.get(key)
         if items is None:

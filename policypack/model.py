@@ -150,6 +150,7 @@ class Library:
     variables: dict = field(default_factory=dict)  # name -> (value, Loc)
     sections: dict = field(default_factory=dict)  # id -> Node
     clauses: dict = field(default_factory=dict)  # id -> Node
+    variable_notes: dict = field(default_factory=dict)  # name -> (what it names, in plain words; Loc)
 
 
 @dataclass

@@ -405,6 +405,7 @@ PART = Record("part", {
     "appendices": Key(ListOf(Switch((("include", INCLUDE),), APPENDIX)), "Appendices that print and vanish with the part."),
 }, "A part: a titled group of sections, written among a policy's own sections.")
 
+MAX_NOTE = 300  # characters in a variable's note
 VARIABLES = MapOf(Pattern(VAR_PATTERN), AnyOf((Scalar(), ListOf(AnyOf((Text(), Bool()))),
                                               MapOf(Text(strict=True), AnyOf((Text(), Bool())))))
                   , doc="Variables: name: value. Names are lower-case letters, digits and underscores.")
@@ -435,6 +436,9 @@ POLICY = Record("policy", {
 }, "A policy: its details, sections and appendices.")
 LIBRARY = Record("library", {
     "variables": Key(VARIABLES, "Defaults every organisation may override."),
+    "variable_notes": Key(MapOf(Pattern(VAR_PATTERN), Text(strict=True, max_length=MAX_NOTE,
+                                                         doc="plain text, one sentence")),
+                          "What each variable names, in plain words: the web editor labels its box with this."),
     "sections": Key(ListOf(SECTION_PLAIN), "Whole sections a policy can include."),
     "clauses": Key(ListOf(CLAUSE_PLAIN), "Single clauses a section can include."),
 }, "Sections, clauses and variables that several policies share.")

@@ -870,3 +870,37 @@ def test_a_local_clause_is_corrected_in_place(project, keys):
     r = c.post(EDIT, data={**editor_form(c), "editor": "Jo", "inserted:our-email-rota": "off",
                            "inserted-text:our-email-rota": "Changed too."}, follow_redirects=False)
     assert r.status_code == 303 and path.read_text(encoding="utf-8") == before
+
+
+def test_each_variable_is_explained_in_the_library_s_own_words(project, keys):
+    """The library's `variable_notes` say what each variable names; the editor shows the note
+    under the box's name and ties it to the box for screen readers."""
+    import html as html_module
+
+    page = html_module.unescape(school_client(project, keys).get(EDIT).text)
+    notes = load_project(project).library.variable_notes
+    assert "dpo" in notes
+    for name, (note, _) in notes.items():
+        block = re.search(rf'<p class="hint" id="f-var--{name}-note">(.*?)</p>\s*<input id="f-var--{name}"'
+                          rf'[^>]*aria-describedby="f-var--{name}-note ', page)
+        assert block and block[1] == note, name
+
+
+def test_a_variable_note_must_name_a_library_variable_and_be_short_text(tmp_path):
+    from tests.serve_helpers import project_copy as copy
+
+    root = copy(tmp_path / "p", repo=False)
+    shared = root / "policy_src" / "library" / "shared.yaml"
+    text = shared.read_text(encoding="utf-8")
+    shared.write_text(text.replace("  variable_notes:\n", "  variable_notes:\n    dpp: A typing slip.\n"
+                                   "    lado_contact_x: 42\n"), encoding="utf-8")
+    report = Report()
+    try:
+        load_project(root, report)
+    except Exception:  # noqa: BLE001 - the loader may stop after errors; the report is what counts
+        pass
+    said = [p.format() for p in report.errors]
+    assert any("the note is on variable 'dpp', which the library does not define" in m and "did you mean 'dpo'?" in m
+               for m in said), said
+    assert any("the note on variable 'lado_contact_x' must be text of at most 300 characters" in m for m in said), said
+    assert all(m.startswith("policy_src/library/shared.yaml:") for m in said), said

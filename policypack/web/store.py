@@ -177,8 +177,10 @@ def build_page(project: Project, oid: str, pid: str) -> Page:
     for name, (value, _, layer) in sorted(now.variables.items()):
         own = org.variables.get(name)
         inherited = parents.variables.get(name)
+        note = project.library.variable_notes.get(name)
         variables.append(Field(name=f"var:{name}", kind="variable", label=name.replace("_", " "),
-                               value=str(own[0]) if own else "", inherited=str(inherited[0]) if inherited else ""))
+                               value=str(own[0]) if own else "", inherited=str(inherited[0]) if inherited else "",
+                               guidance=note[0] if note else ""))
     choices, switches, slots, replaced = [], [], [], []
     for node in now.policy.walk():
         if node.variants and len(node.variants) > 1:
