@@ -32,6 +32,7 @@ from . import docxread
 from .docxread import Refused
 from .errors import Failed, Report
 from .layer import apply_layers
+from .layerwrite import new_id
 from .load import load_project
 from .model import Form, ListBlock, Para, RNode, Table, XRef, inline_text
 from .render.docx import LIST_NUM0  # Word numbering ids of in-text lists start here
@@ -78,18 +79,8 @@ class Operation:
 
     def as_json(self) -> dict:
         out = {"op": self.op, "id": self.id, "value": self.value, "consultation": self.consultation}
-        if self.where:
-            out["where"] = self.where
-        if self.anchor:
-            out["anchor"] = self.anchor
-        if self.kind:
-            out["kind"] = self.kind
-        if self.refused:
-            out["refused"] = self.refused
-        if self.note:
-            out["note"] = self.note
-        if self.label:
-            out["label"] = self.label
+        out.update((key, getattr(self, key)) for key in ("where", "anchor", "kind", "refused", "note", "label")
+                   if getattr(self, key))
         return out
 
 
@@ -571,18 +562,6 @@ def _switched_off_texts(project, school: str, policy: str, off: list) -> dict:
     return out
 
 
-def _slug(text: str, taken: set) -> str:
-    words = re.findall(r"[a-z0-9]+", canon(text).lower())[:6]
-    base = "-".join(words)[:48].strip("-") or "local-clause"
-    if not base[0].isalpha():
-        base = "local-" + base
-    cid, k = base, 2
-    while cid in taken:
-        cid, k = f"{base}-{k}", k + 1
-    taken.add(cid)
-    return cid
-
-
 def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict, switch_on=None) -> None:
     from .render import docx_numbering as wn
 
@@ -605,7 +584,8 @@ def _new_clauses(result: Result, order: list, nodes: dict, doc, values: dict, sw
         heading = kind != "clause" or c.head.style.lower().startswith("heading")
         paras = c.paras if heading else [c.head] + c.paras
         text_md = _markdown([p for p in paras if not p.empty], "bullet")
-        cid = _slug(c.head.text, taken)
+        cid = new_id(canon(c.head.text), taken, max_words=6)
+        taken.add(cid)
         # the names and roles among the variables (a one-word lower-case value such as "included"
         # is a setting, not a name, and stays as the school wrote it)
         names = {k: v for k, v in values.items() if isinstance(v, str) and (" " in v.strip() or v != v.lower())}

@@ -13,6 +13,8 @@ Used by `diff --record` and `import-docx --apply`; the web editor is to write la
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -148,3 +150,28 @@ def save(path: Path, edit: Callable[[Layer], None], validate: Callable[[], Optio
     if problem:
         write_atomic(path, original.encode("utf-8"))
         raise LayoutError(problem)
+
+
+NEW_ID_LENGTH = 48  # characters in the id made for a clause a layer adds
+
+
+def new_id(text: str, taken, max_words: Optional[int] = None) -> str:
+    """An id for a clause a layer adds, made from its title or first words ("Our email rota" ->
+    our-email-rota): ASCII letters and digits (accents dropped) in whole words, at most
+    NEW_ID_LENGTH characters, starting with a letter ("local" put first if not), unique among
+    `taken` (a number added: our-email-rota-2). The web editor and the DOCX import both use it."""
+    from .load import ID_RE
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    base = ""
+    for word in re.findall(r"[a-z0-9]+", plain)[:max_words]:
+        if len(base) + len(word) + 1 > NEW_ID_LENGTH - 4:
+            break
+        base = f"{base}-{word}" if base else word
+    if not base or not base[0].isalpha():
+        base = ("local-" + base).rstrip("-")
+    taken, out, n = set(taken), base, 2
+    while out in taken:
+        out, n = f"{base}-{n}", n + 1
+    assert ID_RE.match(out), out
+    return out

@@ -782,7 +782,7 @@ def test_a_local_clause_is_bounded(project, keys):
 
 def test_a_local_clause_id_is_made_from_its_title():
     from policypack.load import ID_RE
-    from policypack.web.store import MAX_ID, new_id
+    from policypack.layerwrite import NEW_ID_LENGTH as MAX_ID, new_id
 
     assert new_id("Our email rota", []) == "our-email-rota"
     assert new_id("Our email rota", ["our-email-rota", "our-email-rota-2"]) == "our-email-rota-3"

@@ -23,7 +23,7 @@ from typing import Optional
 
 from ..errors import Failed, Report, describe_exception
 from ..layer import apply_layers
-from ..layerwrite import Layer, LayoutError, entry, flow_list
+from ..layerwrite import Layer, LayoutError, entry, flow_list, new_id
 from ..load import ID_RE, VAR_RE, in_memory, load_project, reload_layer
 from ..model import PolicyLayer, Project
 from ..resolve import resolve
@@ -38,7 +38,6 @@ MAX_MESSAGE = 500  # characters in the save message
 ADOPTION_FIELDS = (("body", "Adopted by (the body)"), ("date", "Date adopted (YYYY-MM-DD)"),
                    ("chair_title", "Title of the chair"), ("chairs", "Chairs, one per line"))
 REVIEW_FIELDS = (("last_reviewed", "Last reviewed (YYYY-MM-DD)"), ("next_review", "Next review due (YYYY-MM-DD)"))
-MAX_ID = 48  # characters in the id made for a local clause from its title
 NEW_FIELDS = ("new-replace-id", "new-replace-text", "new-remove-id", "new-retitle-id", "new-retitle-title",
               "new-insert-after", "new-insert-title", "new-insert-text")
 # what other programs use to end a line or a paragraph (Word's line break is a vertical tab): a
@@ -396,25 +395,6 @@ def _new_changes(edit: "_Editor", page: Page, form: dict) -> list:
     return changed
 
 
-def new_id(title: str, taken) -> str:
-    """An id for a local clause made from its title ("Our email rota" -> our-email-rota), unique
-    among `taken` (a number added: our-email-rota-2)."""
-    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii").lower()
-    words = re.findall(r"[a-z0-9]+", plain)
-    base = ""
-    for word in words:
-        if len(base) + len(word) + 1 > MAX_ID - 4:
-            break
-        base = f"{base}-{word}" if base else word
-    if not base or not base[0].isalpha():
-        base = ("local-" + base).rstrip("-")
-    taken, out, n = set(taken), base, 2
-    while out in taken:
-        out, n = f"{base}-{n}", n + 1
-    assert valid_id(out), out
-    return out
-
-
 def _date(value: str):
     """A date typed as YYYY-MM-DD, written as a YAML date; anything else as typed, for the loader
     to say what is wrong with it, beside the field. Empty: None (the line goes)."""
@@ -722,4 +702,4 @@ def valid_var(value: str) -> bool:
 
 
 __all__ = ["Checked", "Conflict", "Field", "FormError", "LayoutError", "Page", "Saved", "build_page", "check",
-           "edited", "file_hash", "layer_file", "load", "new_id", "save", "valid_id"]
+           "edited", "file_hash", "layer_file", "load", "save", "valid_id"]
