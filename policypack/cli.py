@@ -123,11 +123,14 @@ CHECK_IN_PARALLEL_FROM = 40  # documents: below this, starting processes costs m
 _CHECKING: dict = {}  # what forked checkers inherit: the loaded project
 
 
-def _check_some(todo: list) -> Report:
-    report = Report()
+def _resolve_each(project, todo: list, report: Report) -> Report:
     for oid, pid in todo:
-        resolve_reporting(_CHECKING["project"], oid, pid, report, "check")
+        resolve_reporting(project, oid, pid, report, "check")
     return report
+
+
+def _check_some(todo: list) -> Report:  # in a forked checker
+    return _resolve_each(_CHECKING["project"], todo, Report())
 
 
 def resolve_all(project, todo: list, report: Report) -> None:
@@ -162,8 +165,7 @@ def resolve_all(project, todo: list, report: Report) -> None:
             for part in found:
                 report.extend(part)
             return
-    for oid, pid in todo:
-        resolve_reporting(project, oid, pid, report, "check")
+    _resolve_each(project, todo, report)
 
 
 root_option = click.option("--root", type=click.Path(file_okay=False, exists=True, path_type=Path),
